@@ -1,0 +1,1 @@
+"""Step 2b of the flow: Locust users and load runs with recall and latency."""

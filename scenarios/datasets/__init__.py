@@ -1,0 +1,1 @@
+"""Datasets: deterministic synthetic generators and loaders for common vector file formats."""
