@@ -1,0 +1,25 @@
+"""The harness' own error types. Each maps onto an exit code of the command line (see ``../shared/CLI.md``)."""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base of every error the command line reports as one clear message. ``exit_code`` is what the CLI returns."""
+
+    exit_code = 2
+
+
+class BadInputError(HarnessError):
+    """A file or flag the user gave is wrong (bad scenario, unknown result version, corrupt dataset)."""
+
+    exit_code = 2
+
+
+class ScenarioError(BadInputError):
+    """A scenario file that cannot be read or does not validate; the message names the file and field path."""
+
+
+class InfrastructureError(HarnessError):
+    """The server or the machine failed us: unreachable URI, wrong token, embedded server that would not start."""
+
+    exit_code = 2
