@@ -1,0 +1,128 @@
+"""Child process that serves Milvus Lite on a loopback TCP port. Run as a *file*, never imported by the harness.
+
+It imports nothing from vdb-harness, so any interpreter that has ``milvus-lite`` installed can run it
+(that is how another milvus-lite version in another virtualenv is selected with ``backend_python``).
+
+Protocol: it prints exactly one JSON line on stdout once the port is bound (or an ``error`` line), then serves
+until SIGTERM/SIGINT or until its stdin reaches EOF (the parent died or closed it), and exits cleanly.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+
+def _announce(**fields):
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def _milvus_lite_version():
+    try:
+        from importlib.metadata import version
+
+        return version("milvus-lite")
+    except Exception:  # noqa: BLE001 - metadata can be missing in odd installs; the version is informative only
+        return "unknown"
+
+
+def _die_with_parent():
+    """Linux: ask the kernel to SIGTERM this process when its parent dies, so no server is ever orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _free_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _serve_v3(data_dir, host, port, stop):
+    from milvus_lite.adapter.grpc.server import start_server_in_thread
+
+    server, db, bound = start_server_in_thread(data_dir=data_dir, host=host, port=port)
+    _announce(port=bound, version=_milvus_lite_version(), engine="milvus-lite-python", pid=os.getpid())
+    stop.wait()
+    server.stop(grace=2).wait(5)
+    db.close()
+
+
+def _serve_v2(data_dir, host, port, stop):
+    import milvus_lite
+    from milvus_lite.server import Server
+
+    os.makedirs(data_dir, exist_ok=True)
+    lib = os.path.join(os.path.dirname(milvus_lite.__file__), "lib")
+    binary = os.path.join(lib, "milvus")
+    db_file = os.path.join(data_dir, "milvus.db")
+    env = dict(os.environ)
+    env["LD_LIBRARY_PATH"] = lib + ":" + env.get("LD_LIBRARY_PATH", "")
+    del Server  # imported only to fail early with a clear ImportError on a non-2.x milvus-lite
+    bound = port or _free_port(host)
+    proc = subprocess.Popen([binary, db_file, f"{host}:{bound}", os.environ.get("LOG_LEVEL", "ERROR")],
+                            env=env, cwd=data_dir, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"milvus-lite binary exited with code {proc.returncode} while starting")
+        try:
+            with socket.create_connection((host, bound), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("milvus-lite binary did not open its port within 60 s")
+    _announce(port=bound, version=_milvus_lite_version(), engine="milvus-lite-cpp", pid=os.getpid())
+    while not stop.wait(0.2):
+        if proc.poll() is not None:
+            sys.stderr.write(f"milvus-lite binary exited with code {proc.returncode}\n")
+            os._exit(3)
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _watch_stdin(stop):
+    try:
+        while sys.stdin.buffer.read(1):
+            pass
+    except (OSError, ValueError):
+        pass
+    stop.set()
+
+
+def main(argv):
+    data_dir, host, port = argv[1], argv[2], int(argv[3])
+    if not host.startswith("127.") and host not in ("localhost", "::1"):
+        _announce(error=f"refusing to bind {host}: the embedded server only listens on loopback")
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
+    version = _milvus_lite_version()
+    serve = _serve_v2 if version.startswith(("2.", "0.", "1.")) else _serve_v3
+    try:
+        serve(data_dir, host, port, stop)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent as one line, which raises a clear error
+        _announce(error=f"{type(exc).__name__}: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
