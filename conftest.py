@@ -1,0 +1,37 @@
+"""Shared pytest fixtures: a real Milvus server for every test that needs one.
+
+By default a session-wide embedded Milvus Lite server is started on a free loopback port and stopped at the end.
+Set ``VDB_HARNESS_TARGET=http://127.0.0.1:19530`` (and optionally ``VDB_HARNESS_TOKEN_ENV``) to run the same
+tests against a server you started, and ``VDB_HARNESS_BACKEND_PYTHON`` to serve another milvus-lite version.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Iterator
+
+import pytest
+
+from scenarios.model import TargetSpec
+from scenarios.targets import Connection, open_target
+
+
+def _target_spec() -> TargetSpec:
+    return TargetSpec(target=os.environ.get("VDB_HARNESS_TARGET", "embedded"),
+                      token_env=os.environ.get("VDB_HARNESS_TOKEN_ENV") or None,
+                      backend_python=os.environ.get("VDB_HARNESS_BACKEND_PYTHON") or None,
+                      timeout=float(os.environ.get("VDB_HARNESS_TIMEOUT", "30")))
+
+
+@pytest.fixture(scope="session")
+def milvus() -> Iterator[Connection]:
+    """A verified connection to the session's real Milvus server (embedded unless VDB_HARNESS_TARGET is set)."""
+    with open_target(_target_spec()) as conn:
+        yield conn
+
+
+@pytest.fixture
+def collection_name() -> str:
+    """A fresh, unique collection name for one test."""
+    return f"t_{uuid.uuid4().hex[:12]}"
