@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "demo": ("reports.demo", "the main job: seed conformance + a short load run + a report, on embedded Milvus",
              "vdb-harness demo --out results/demo"),
-    "run": ("scenarios.commands.run", "run a scenario's flow once through the sync and the async client",
+    "run": ("conformance.run_command", "run a scenario's flow once through the sync and the async client",
             "vdb-harness run seed_tutorial --out results/seed"),
     "serve": ("scenarios.commands.serve", "run the embedded Milvus server in the foreground until Ctrl-C",
               "vdb-harness serve --port 19530 --data-dir ./milvus-data"),

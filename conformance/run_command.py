@@ -1,0 +1,140 @@
+"""Run a scenario's whole flow once with MilvusClient and once with AsyncMilvusClient, side by side.
+
+The flow: create the collection, create its indexes, load it, insert the dataset, then each workload task once
+(searches use the first `flow_queries` query vectors). The async client issues the inserts and the tasks
+concurrently with asyncio.gather. A step the server rejects is reported with the step and server, and the flow
+goes on (an index type the server lacks falls back to one it has, and says so).
+
+Writes OUT/result.json (kind "run"). Exit 0 when both clients agree on every step, 1 when they diverge,
+2 for bad input or an unreachable server.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
+from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
+                                  target_from_args)
+from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
+from scenarios.progress import progress_bar, quiet_client_logs
+from scenarios.results import new_result, write_result
+from scenarios.targets import open_target
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``vdb-harness run``."""
+    parser.add_argument("scenario", help="scenario file, or the name of a shipped example (e.g. seed_tutorial)")
+    add_target_flags(parser)
+    add_out_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``vdb-harness run``; returns the exit code."""
+    console = Console(stderr=False, highlight=False)
+    scenario = load_scenario(args.scenario)
+    scenario_path = resolve_scenario_path(args.scenario)
+    target = target_from_args(args, scenario)
+    out_dir = out_dir_from_args(args, scenario.name, scenario)
+    quiet_client_logs()
+
+    from scenarios.datasets.build import build_dataset
+
+    with progress_bar(console, "generating dataset") as tick:
+        dataset = build_dataset(scenario, scenario_path.parent, progress=tick)
+    result = new_result("run", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
+                                         "path": str(scenario_path)},
+                        dataset={"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
+                                 "queries": dataset.num_queries})
+    status = "error"
+    try:
+        with open_target(target) as conn:
+            result["target"] = conn.describe()
+            server = _server_label(conn)
+            console.print(f"[bold]{scenario.name}[/]: {len(dataset):,} rows on {server}")
+            sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
+            asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
+        comparisons = compare_runs(sync, asyn)
+        result["run"] = {"server": server, "steps": [_comparison_json(c) for c in comparisons]}
+        _print_side_by_side(console, comparisons, server)
+        diverged = [c for c in comparisons if not c.match]
+        status = "fail" if diverged else "pass"
+        if diverged:
+            console.print(f"[bold red]{len(diverged)} step(s) diverge[/] between the sync and the async client: "
+                          + ", ".join(c.step for c in diverged))
+        else:
+            console.print("[bold green]sync and async clients agree on every step[/]")
+        return EXIT_FAILED if diverged else EXIT_OK
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        result["status"] = status
+        path = write_result(result, out_dir)
+        console.print(f"result: {path}")
+
+
+def _server_label(conn: Any) -> str:
+    info = conn.describe()
+    if info.get("backend"):
+        return f"embedded {info['backend']} {info['backend_version']} ({info['uri']})"
+    return str(info["uri"])
+
+
+def _run_with_progress(console: Console, label: str, flow: Any) -> list[StepOutcome]:
+    with progress_bar(console, f"{label} flow", unit="steps") as tick:
+        done = [0]
+
+        def on_step(outcome: StepOutcome) -> None:
+            done[0] += 1
+            tick(done[0], 0)
+
+        return flow(on_step)
+
+
+def _print_side_by_side(console: Console, comparisons: list[StepComparison], server: str) -> None:
+    table = Table(title=f"flow on {server}", show_lines=False)
+    table.add_column("step")
+    table.add_column("MilvusClient")
+    table.add_column("AsyncMilvusClient")
+    table.add_column("agree")
+    for c in comparisons:
+        table.add_row(c.step, _cell(c.sync), _cell(c.asyn),
+                      "[green]yes[/]" if c.match else f"[red]no[/] {c.why}")
+    console.print(table)
+    rejected = [c for c in comparisons if c.sync and not c.sync.ok]
+    for c in rejected:
+        then = f"; went on with: {', '.join(c.sync.replaced_by)}" if c.sync.replaced_by else "; went on without it"
+        console.print(f"[yellow]server rejected step {c.step!r}[/] on {server}: {c.sync.error}{then}")
+
+
+def _cell(outcome: StepOutcome | None) -> str:
+    if outcome is None:
+        return "[dim]-[/]"
+    text = outcome.summary(70).replace("[", r"\[")
+    return f"{text} [dim]{outcome.seconds * 1000:.1f} ms[/]" if outcome.ok else f"[yellow]{text}[/]"
+
+
+def _comparison_json(c: StepComparison) -> dict[str, Any]:
+    def side(o: StepOutcome | None) -> Any:
+        if o is None:
+            return None
+        return {"ok": o.ok, "seconds": o.seconds, "summary": o.summary(200), "error": o.error or None,
+                "error_type": o.error_type or None, "error_code": o.error_code, "replaced_by": o.replaced_by,
+                "output": _bounded(o.output)}
+
+    return {"step": c.step, "method": (c.sync or c.asyn).method if (c.sync or c.asyn) else None,
+            "match": c.match, "why": c.why or None, "sync": side(c.sync), "async": side(c.asyn)}
+
+
+def _bounded(output: Any, limit: int = 20_000) -> Any:
+    """Outputs larger than ``limit`` characters of JSON (bulk inserts) are summarised, not stored whole."""
+    import json
+
+    text = json.dumps(output, default=str)
+    return output if len(text) <= limit else {"truncated": True, "chars": len(text)}
+

@@ -1,0 +1,1 @@
+"""Subcommands that need nothing beyond this package (``serve``)."""

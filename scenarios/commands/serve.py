@@ -1,0 +1,44 @@
+"""Serve the embedded Milvus Lite server in the foreground until Ctrl-C, for manual use and other tools.
+
+Connect with MilvusClient(uri="http://127.0.0.1:PORT"). Data lives in --data-dir (kept) or a temp dir
+(removed at exit). --backend-python serves the milvus-lite of another interpreter (e.g. a venv with 2.5.x).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from rich.console import Console
+
+from scenarios.cli_common import EXIT_FAILED, EXIT_OK
+from scenarios.embedded import EmbeddedMilvus
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``vdb-harness serve``."""
+    parser.add_argument("--backend", choices=["lite"], default="lite",
+                        help="embedded server kind (milvus-lite; its version is the one installed)")
+    parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
+    parser.add_argument("--data-dir", metavar="DIR", help="keep data in DIR (default: temp dir, removed at exit)")
+    parser.add_argument("--backend-python", metavar="PYTHON",
+                        help="interpreter whose milvus-lite serves (default: this one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the server, print its URI, wait for Ctrl-C, stop it; exit 1 if the server dies on its own."""
+    console = Console(highlight=False)
+    server = EmbeddedMilvus(data_dir=args.data_dir, port=args.port, python=args.backend_python)
+    info = server.start()
+    try:
+        console.print(f"Milvus Lite {info.backend_version} ({info.engine}) serving at [bold]{info.uri}[/]")
+        console.print(f"data: {info.data_dir}{'' if args.data_dir else ' (temporary)'}   press Ctrl-C to stop")
+        while server.alive():
+            time.sleep(0.5)
+        console.print(f"[red]the server exited on its own (code {server.exit_code()})[/]")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        console.print("stopping...")
+        return EXIT_OK
+    finally:
+        server.stop()
