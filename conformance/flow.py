@@ -19,6 +19,7 @@ import scipy.sparse as sp
 
 from conformance.flow_calls import FlowCall, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
+from scenarios.errors import client_error_text
 from scenarios.model import Scenario
 from scenarios.targets import Connection
 
@@ -89,8 +90,7 @@ def summarize(output: Any) -> str:
 
 
 def _error_fields(exc: BaseException) -> dict[str, Any]:
-    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
-    return {"error": message[0] if message else type(exc).__name__, "error_type": type(exc).__name__,
+    return {"error": client_error_text(exc), "error_type": type(exc).__name__,
             "error_code": getattr(exc, "code", None)}
 
 

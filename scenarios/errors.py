@@ -23,3 +23,15 @@ class InfrastructureError(HarnessError):
     """The server or the machine failed us: unreachable URI, wrong token, embedded server that would not start."""
 
     exit_code = 2
+
+
+def client_error_text(exc: BaseException) -> str:
+    """One short line for any client error: the gRPC status name, or the server's first message line."""
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc.RpcError
+        try:
+            return f"gRPC {code().name}"
+        except Exception:  # noqa: BLE001 - some RpcError objects cannot report a code
+            pass
+    text = str(getattr(exc, "message", "") or exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:300]

@@ -29,5 +29,7 @@ def progress_bar(console: Console, description: str, unit: str = "") -> Iterator
 
 def quiet_client_logs() -> None:
     """Silence pymilvus' own error logging (it prints whole tracebacks); the harness reports errors itself."""
-    for name in ("pymilvus", "pymilvus.decorators", "grpc"):
+    import pymilvus  # noqa: F401 - pymilvus configures its loggers when imported; override after that
+
+    for name in ("pymilvus", "pymilvus.decorators", "pymilvus.milvus_client", "pymilvus.bulk_writer", "grpc"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

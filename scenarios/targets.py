@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Optional
 
 from scenarios.embedded import EmbeddedMilvus, ServerInfo
-from scenarios.errors import BadInputError, InfrastructureError
+from scenarios.errors import BadInputError, InfrastructureError, client_error_text
 from scenarios.model import TargetSpec
 
 
@@ -113,19 +113,14 @@ def verify_connection(conn: Connection) -> None:
     try:
         client = conn.sync_client()
     except Exception as exc:  # noqa: BLE001 - pymilvus raises several types for a failed connect
-        raise InfrastructureError(f"{redact_uri(conn.uri)}: cannot connect: {_short_error(exc)}") from None
+        raise InfrastructureError(f"{redact_uri(conn.uri)}: cannot connect: {client_error_text(exc)}") from None
     try:
         client.list_collections(timeout=min(conn.timeout, 10.0))
     except Exception as exc:  # noqa: BLE001
         raise InfrastructureError(f"{redact_uri(conn.uri)} (database {conn.db_name!r}): "
-                                  f"the server refused a call: {_short_error(exc)}") from None
+                                  f"the server refused a call: {client_error_text(exc)}") from None
     finally:
         client.close()
-
-
-def _short_error(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", "") or exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
 
 
 @contextmanager
@@ -158,7 +153,7 @@ def _ensure_database(conn: Connection, db_name: str) -> Connection:
         if db_name not in client.list_databases(timeout=10):
             client.create_database(db_name, timeout=10)
     except Exception as exc:  # noqa: BLE001
-        raise InfrastructureError(f"embedded server: cannot use database {db_name!r}: {_short_error(exc)}") from None
+        raise InfrastructureError(f"embedded server: cannot use database {db_name!r}: {client_error_text(exc)}") from None
     finally:
         client.close()
     return replace(conn, db_name=db_name)
