@@ -20,6 +20,7 @@ from rich.table import Table
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
+from scenarios.errors import HarnessError
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
 from scenarios.progress import progress_bar, quiet_client_logs
 from scenarios.results import new_result, write_result
@@ -44,17 +45,17 @@ def run(args: argparse.Namespace) -> int:
 
     from scenarios.datasets.build import build_dataset
 
-    with progress_bar(console, "generating dataset") as tick:
-        dataset = build_dataset(scenario, scenario_path.parent, progress=tick)
     result = new_result("run", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
-                                         "path": str(scenario_path)},
-                        dataset={"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
-                                 "queries": dataset.num_queries})
+                                         "path": str(scenario_path)})
     status = "error"
     try:
-        with open_target(target) as conn:
+        with open_target(target) as conn:  # first: a dead server or a bad token fails before any long work
             result["target"] = conn.describe()
             server = _server_label(conn)
+            with progress_bar(console, "generating dataset") as tick:
+                dataset = build_dataset(scenario, scenario_path.parent, progress=tick)
+            result["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
+                                 "queries": dataset.num_queries}
             console.print(f"[bold]{scenario.name}[/]: {len(dataset):,} rows on {server}")
             sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
             asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED if diverged else EXIT_OK
     except KeyboardInterrupt:
         status = "interrupted"
+        raise
+    except HarnessError as exc:
+        result["notes"].append(str(exc))
         raise
     finally:
         result["status"] = status
