@@ -96,6 +96,27 @@ def _serve_v2(data_dir, host, port, stop):
         proc.wait(5)
 
 
+def _serve_standalone(data_dir, host, port, stop):
+    """Milvus standalone from the PyPI ``milvus`` package (embedded etcd + local storage): slower, fuller."""
+    from milvus import MilvusServer
+
+    server = MilvusServer(wait_for_started=False)
+    server.set_base_dir(data_dir)
+    server.listen_port = port or _free_port(host)
+    server.start()
+    try:
+        server.wait_started(timeout=170_000)
+        from importlib.metadata import version
+
+        _announce(port=server.listen_port, version=version("milvus"), engine="milvus-standalone", pid=os.getpid())
+        while not stop.wait(0.5):
+            if not server.running:
+                sys.stderr.write("milvus standalone exited on its own\n")
+                os._exit(3)
+    finally:
+        server.stop()
+
+
 def _watch_stdin(stop):
     try:
         while sys.stdin.buffer.read(1):
@@ -107,6 +128,7 @@ def _watch_stdin(stop):
 
 def main(argv):
     data_dir, host, port = argv[1], argv[2], int(argv[3])
+    backend = argv[4] if len(argv) > 4 else "lite"
     if not host.startswith("127.") and host not in ("localhost", "::1"):
         _announce(error=f"refusing to bind {host}: the embedded server only listens on loopback")
         return 2
@@ -115,7 +137,10 @@ def main(argv):
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
     version = _milvus_lite_version()
-    serve = _serve_v2 if version.startswith(("2.", "0.", "1.")) else _serve_v3
+    if backend == "standalone":
+        serve = _serve_standalone
+    else:
+        serve = _serve_v2 if version.startswith(("2.", "0.", "1.")) else _serve_v3
     try:
         serve(data_dir, host, port, stop)
     except Exception as exc:  # noqa: BLE001 - reported to the parent as one line, which raises a clear error

@@ -29,6 +29,8 @@ def add_target_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token-env", metavar="NAME",
                        help="environment variable holding the token (a token is never given on the command line)")
     group.add_argument("--db", dest="db_name", metavar="NAME", help="database name (default: 'default')")
+    group.add_argument("--backend", choices=["lite", "standalone"],
+                       help="embedded only: Milvus Lite (default) or the PyPI 'milvus' package's standalone server")
     group.add_argument("--backend-python", metavar="PYTHON",
                        help="embedded only: interpreter whose milvus-lite serves (selects the backend version)")
     group.add_argument("--data-dir", metavar="DIR",
@@ -46,7 +48,8 @@ def target_from_args(args: argparse.Namespace, scenario: Optional[Scenario] = No
     """The scenario's target (or the default one) with the command-line flags applied."""
     base = scenario.target if scenario is not None else TargetSpec()
     return apply_overrides(base, target=getattr(args, "target", None), token_env=getattr(args, "token_env", None),
-                           db_name=getattr(args, "db_name", None), backend_python=getattr(args, "backend_python", None),
+                           db_name=getattr(args, "db_name", None), backend=getattr(args, "backend", None),
+                           backend_python=getattr(args, "backend_python", None),
                            data_dir=getattr(args, "data_dir", None), timeout=getattr(args, "timeout", None))
 
 

@@ -46,10 +46,15 @@ class EmbeddedMilvus:
     """A Milvus Lite server owned by this process: :meth:`start`, :meth:`stop`, :meth:`restart`, :meth:`alive`."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, *, port: int = 0,
-                 python: str | None = None, start_timeout: float = 90.0, log_path: str | None = None) -> None:
+                 python: str | None = None, start_timeout: float = 90.0, log_path: str | None = None,
+                 backend: str = "lite") -> None:
         """Configure (not start) a server. ``data_dir=None`` uses a temp dir removed at :meth:`stop`;
         a named ``data_dir`` keeps its data. ``port=0`` picks a free port. ``python`` is the interpreter
-        whose milvus-lite serves (default: this one)."""
+        whose milvus-lite serves (default: this one). ``backend="standalone"`` serves the PyPI ``milvus`` package's
+        embedded Milvus standalone instead of Milvus Lite (slower to start; give it ``start_timeout`` >= 180)."""
+        if backend not in ("lite", "standalone"):
+            raise InfrastructureError(f"unknown embedded backend {backend!r} (lite or standalone)")
+        self._backend = backend
         self._own_dir = data_dir is None
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._port = port
@@ -78,7 +83,8 @@ class EmbeddedMilvus:
         self._log = open(log_path, "ab")
         try:
             self._proc = subprocess.Popen(
-                [self._python, str(CHILD_SCRIPT), str(self._data_dir / "lite"), LOOPBACK, str(self._port)],
+                [self._python, str(CHILD_SCRIPT), str(self._data_dir / self._backend), LOOPBACK, str(self._port),
+                 self._backend],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                 start_new_session=True,  # Ctrl-C reaches only us; we stop the child in order
             )

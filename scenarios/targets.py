@@ -54,7 +54,7 @@ class Connection:
         """What results record about the target: never the token."""
         out: dict[str, Any] = {"kind": self.kind, "uri": redact_uri(self.uri), "db_name": self.db_name}
         if self.embedded:
-            out.update(backend="milvus-lite", backend_version=self.embedded.backend_version,
+            out.update(backend=self.embedded.engine, backend_version=self.embedded.backend_version,
                        engine=self.embedded.engine)
         return out
 
@@ -70,11 +70,11 @@ def redact_uri(uri: str) -> str:
 
 
 def apply_overrides(spec: TargetSpec, *, target: str | None = None, token_env: str | None = None,
-                    db_name: str | None = None, backend_python: str | None = None,
+                    db_name: str | None = None, backend: str | None = None, backend_python: str | None = None,
                     data_dir: str | None = None, timeout: float | None = None) -> TargetSpec:
     """The scenario's target with command-line flags applied on top (the command line wins)."""
     updates = {k: v for k, v in dict(target=target, token_env=token_env, db_name=db_name,
-                                     backend_python=backend_python, data_dir=data_dir, timeout=timeout).items()
+                                     backend=backend, backend_python=backend_python, data_dir=data_dir, timeout=timeout).items()
                if v is not None}
     try:
         return TargetSpec.model_validate({**spec.model_dump(), **updates})
@@ -130,7 +130,8 @@ def open_target(spec: TargetSpec) -> Iterator[Connection]:
     if spec.target == "embedded":
         if token:
             raise BadInputError("--token-env: the embedded server takes no token")
-        server = EmbeddedMilvus(data_dir=spec.data_dir, python=spec.backend_python)
+        server = EmbeddedMilvus(data_dir=spec.data_dir, python=spec.backend_python, backend=spec.backend,
+                                start_timeout=240.0 if spec.backend == "standalone" else 90.0)
         info = server.start()
         try:
             conn = Connection(uri=info.uri, db_name="default", timeout=spec.timeout, kind="embedded", embedded=info)

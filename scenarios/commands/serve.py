@@ -17,8 +17,9 @@ from scenarios.embedded import EmbeddedMilvus
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``vdb-harness serve``."""
-    parser.add_argument("--backend", choices=["lite"], default="lite",
-                        help="embedded server kind (milvus-lite; its version is the one installed)")
+    parser.add_argument("--backend", choices=["lite", "standalone"], default="lite",
+                        help="Milvus Lite (default; its version is the one installed) or the PyPI 'milvus' "
+                             "package's embedded standalone server")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--data-dir", metavar="DIR", help="keep data in DIR (default: temp dir, removed at exit)")
     parser.add_argument("--backend-python", metavar="PYTHON",
@@ -28,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Start the server, print its URI, wait for Ctrl-C, stop it; exit 1 if the server dies on its own."""
     console = Console(highlight=False)
-    server = EmbeddedMilvus(data_dir=args.data_dir, port=args.port, python=args.backend_python)
+    server = EmbeddedMilvus(data_dir=args.data_dir, port=args.port, python=args.backend_python,
+                            backend=args.backend, start_timeout=240.0 if args.backend == "standalone" else 90.0)
     info = server.start()
     try:
         console.print(f"Milvus Lite {info.backend_version} ({info.engine}) serving at [bold]{info.uri}[/]")
