@@ -51,24 +51,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         with open_target(target) as conn:  # first: a dead server or a bad token fails before any long work
             result["target"] = conn.describe()
-            server = _server_label(conn)
             with progress_bar(console, "generating dataset") as tick:
                 dataset = build_dataset(scenario, scenario_path.parent, progress=tick)
             result["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
                                  "queries": dataset.num_queries}
-            console.print(f"[bold]{scenario.name}[/]: {len(dataset):,} rows on {server}")
-            sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
-            asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
-        comparisons = compare_runs(sync, asyn)
-        result["run"] = {"server": server, "steps": [_comparison_json(c) for c in comparisons]}
-        _print_side_by_side(console, comparisons, server)
-        diverged = [c for c in comparisons if not c.match]
+            section, diverged = run_flow_both(console, conn, scenario, dataset)
+        result["run"] = section
         status = "fail" if diverged else "pass"
-        if diverged:
-            console.print(f"[bold red]{len(diverged)} step(s) diverge[/] between the sync and the async client: "
-                          + ", ".join(c.step for c in diverged))
-        else:
-            console.print("[bold green]sync and async clients agree on every step[/]")
         return EXIT_FAILED if diverged else EXIT_OK
     except KeyboardInterrupt:
         status = "interrupted"
@@ -80,6 +69,23 @@ def run(args: argparse.Namespace) -> int:
         result["status"] = status
         path = write_result(result, out_dir)
         console.print(f"result: {path}")
+
+
+def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> tuple[dict[str, Any], bool]:
+    """Run the flow through both clients on ``conn``, print them side by side; return (``run`` section, diverged)."""
+    server = _server_label(conn)
+    console.print(f"[bold]{scenario.name}[/]: {len(dataset):,} rows on {server}")
+    sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
+    asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
+    comparisons = compare_runs(sync, asyn)
+    _print_side_by_side(console, comparisons, server)
+    diverged = [c for c in comparisons if not c.match]
+    if diverged:
+        console.print(f"[bold red]{len(diverged)} step(s) diverge[/] between the sync and the async client: "
+                      + ", ".join(c.step for c in diverged))
+    else:
+        console.print("[bold green]sync and async clients agree on every step[/]")
+    return {"server": server, "steps": [_comparison_json(c) for c in comparisons]}, bool(diverged)
 
 
 def _server_label(conn: Any) -> str:
