@@ -17,8 +17,16 @@ from scenarios.model import TargetSpec
 from scenarios.targets import Connection, open_target
 
 
+LOOPBACK_HOSTS = ("127.", "localhost", "[::1]")
+
+
 def _target_spec() -> TargetSpec:
-    return TargetSpec(target=os.environ.get("VDB_HARNESS_TARGET", "embedded"),
+    target = os.environ.get("VDB_HARNESS_TARGET", "embedded")
+    host = target.split("://", 1)[-1]
+    if target != "embedded" and not host.startswith(LOOPBACK_HOSTS) and not os.environ.get("VDB_HARNESS_ALLOW_REMOTE"):
+        pytest.exit(f"VDB_HARNESS_TARGET={target}: tests send traffic to loopback addresses only "
+                    "(set VDB_HARNESS_ALLOW_REMOTE=1 if this server is yours and meant for it)", returncode=2)
+    return TargetSpec(target=target,
                       token_env=os.environ.get("VDB_HARNESS_TOKEN_ENV") or None,
                       backend_python=os.environ.get("VDB_HARNESS_BACKEND_PYTHON") or None,
                       timeout=float(os.environ.get("VDB_HARNESS_TIMEOUT", "30")))
