@@ -1,0 +1,43 @@
+"""The Markdown summary: short enough for a CI job summary or a PR comment, with the verdict first."""
+
+from __future__ import annotations
+
+from reports.inputs import LoadedResult
+from reports.summary import (TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures, header,
+                             slo_checks, task_table)
+
+ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "interrupted": "⏹️"}
+
+
+def _table(head: list[str] | tuple[str, ...], body: list[list[str]]) -> list[str]:
+    cell = lambda s: str(s).replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + \
+           ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
+
+
+def render(results: list[LoadedResult], title: str = "vdb-harness report") -> str:
+    """The whole summary as Markdown text."""
+    bad = [r for r in results if r.status != "pass"]
+    out = [f"## {title}: {'✅ all passed' if not bad else f'❌ {len(bad)} of {len(results)} not passed'}", ""]
+    out += _table(["", "result", "kind", "target", "file"],
+                  [[ICON.get(r.status, "?") + " " + r.status, h["name"], h["kind"], h["target"], f"`{h['file']}`"]
+                   for r in results for h in [header(r)]])
+    for r in results:
+        if r.kind == "load" and (table := task_table(r)):
+            out += ["", f"### {r.name}", ""] + _table(TASK_COLUMNS, table)
+            failed = [c for c in slo_checks(r) if not c.get("ok")]
+            out += [""] + [f"- ❌ SLO {c.get('name')}{' (' + c['task'] + ')' if c.get('task') else ''}: "
+                           f"{c.get('value')} vs limit {c.get('limit')}" for c in failed]
+        elif r.kind == "conformance":
+            counts = conformance_counts(r)
+            out += ["", f"### {r.name}", "", ", ".join(f"{k}: {v}" for k, v in counts.items() if v)]
+            fails = conformance_failures(r)
+            if fails:
+                out += [""] + _table(["method", "server", "pymilvus", "status", "detail"],
+                                     [[f["method"], f.get("server", ""), f.get("pymilvus", ""), f["status"],
+                                       f.get("detail") or ""] for f in fails])
+        elif r.kind == "capacity":
+            out += ["", f"### {r.name}", ""] + [f"- {s}" for s in capacity_summary(r)]
+        for note in r.data.get("notes") or []:
+            out.append(f"- note: {note}")
+    return "\n".join(out).rstrip() + "\n"

@@ -1,0 +1,82 @@
+"""What every report format shows, as plain rows: one place decides the numbers; HTML, Markdown and JUnit draw them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reports.inputs import FAILING_CONFORMANCE, LoadedResult, conformance_matrix, rows, task_metrics
+from reports.metrics import ERROR_RATE, P50, P99, QPS, RECALL, fmt
+
+TASK_COLUMNS = ("task", "requests", "failures", "error rate", "QPS", "p50", "p99", "recall")
+CONFORMANCE_STATUSES = ("pass", "diverges", "unsupported", "known-divergence", "error")
+
+
+def header(r: LoadedResult) -> dict[str, str]:
+    """One overview row for a result file."""
+    target = r.data.get("target") or {}
+    server = target.get("server_version") or target.get("version") or ""
+    return {"name": r.name, "kind": r.kind, "status": r.status, "file": str(r.path),
+            "started": str(r.data.get("started_at") or ""),
+            "target": " ".join(str(x) for x in (target.get("uri") or target.get("target") or "", server) if x),
+            "harness": str((r.data.get("harness") or {}).get("version", ""))}
+
+
+def task_table(r: LoadedResult) -> list[list[str]]:
+    """Per-task rows of a load result, formatted, in ``TASK_COLUMNS`` order."""
+    return [[label, f"{m.requests:,}", f"{m.failures:,}", fmt(ERROR_RATE, m.error_rate), fmt(QPS, m.qps),
+             fmt(P50, m.p50_ms), fmt(P99, m.p99_ms), fmt(RECALL, m.recall)]
+            for label, m in task_metrics(r).items()]
+
+
+def slo_checks(r: LoadedResult) -> list[dict[str, Any]]:
+    """SLO checks of a load result: ``{name, task, limit, value, ok}``."""
+    slo = r.section("load").get("slo") or {}
+    checks = slo.get("checks") if isinstance(slo, dict) else None
+    return [c for c in (checks or []) if isinstance(c, dict)]
+
+
+def conformance_counts(r: LoadedResult) -> dict[str, int]:
+    """Rows of the conformance matrix per status."""
+    matrix = conformance_matrix(r)
+    return {s: sum(1 for row in matrix if row["status"] == s) for s in CONFORMANCE_STATUSES}
+
+
+def conformance_failures(r: LoadedResult) -> list[dict[str, Any]]:
+    """Matrix rows that fail (diverges, error)."""
+    return [row for row in conformance_matrix(r) if row["status"] in FAILING_CONFORMANCE]
+
+
+def conformance_grid(r: LoadedResult) -> tuple[list[str], list[tuple[str, list[dict[str, Any] | None]]]]:
+    """The matrix as a grid: columns are ``server / pymilvus`` pairs, one row per method."""
+    matrix = conformance_matrix(r)
+    cols = sorted({f"{row.get('server', '?')} / {row.get('pymilvus', '?')}" for row in matrix})
+    methods: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in matrix:
+        methods.setdefault(str(row["method"]), {})[f"{row.get('server', '?')} / {row.get('pymilvus', '?')}"] = row
+    return cols, [(m, [cells.get(c) for c in cols]) for m, cells in methods.items()]
+
+
+def capacity_summary(r: LoadedResult) -> list[str]:
+    """Sentences about a capacity result: the maximum sustainable load, the knee, what broke first."""
+    cap = r.section("capacity")
+    unit = cap.get("load_unit", "users")
+    out = []
+    best = cap.get("max_sustainable")
+    if best:
+        out.append(f"maximum sustainable: {best.get('qps', 0):,.1f} QPS at {best.get('offered'):g} {unit}"
+                   + (f" (p99 {best['p99_ms']:.1f} ms)" if best.get("p99_ms") is not None else ""))
+    else:
+        out.append("no offered load kept the SLOs")
+    if cap.get("knee"):
+        k = cap["knee"]
+        out.append(f"latency knee: {k.get('offered'):g} {unit} ({k.get('qps', 0):,.1f} QPS, p99 "
+                   f"{k.get('p99_ms', 0):.1f} ms)")
+    if cap.get("first_breaking"):
+        fb = cap["first_breaking"]
+        out.append(f"first SLO break: {fb.get('offered'):g} {unit} ({', '.join(fb.get('broken', []))})")
+    for p in rows(r, "capacity", "per_params"):
+        rec = p.get("recall")
+        out.append(f"{p.get('search_params')}: {p.get('max_qps') or 0:,.1f} QPS at the SLO"
+                   + (f", recall {rec:.4f}" if rec is not None else ""))
+    return out
