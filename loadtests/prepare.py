@@ -1,0 +1,114 @@
+"""Prepare the collection a load run targets: schema from the scenario, rows inserted with progress, flushed,
+indexed, loaded. Returns what was created (index types actually built, rejections, timings) for the result file.
+
+An index the server rejects is reported with its step and server; the step falls back to the index type every
+server has (SPARSE_INVERTED_INDEX for sparse vectors, FLAT for dense ones) only when ``allow_fallback`` is true,
+and the fallback is recorded. A scalar index that is rejected is skipped (it only speeds filters up).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from scenarios.datasets.base import Dataset
+from scenarios.errors import InfrastructureError, client_error_text
+from scenarios.model import IndexSpec, Scenario
+from scenarios.schema import build_index_params, build_schema, index_kwargs
+from scenarios.targets import Connection, redact_uri
+
+#: ``progress(done, total)``: rows inserted so far.
+Progress = Callable[[int, int], None]
+#: Index type tried when the server rejects the scenario's, by (sparse?, vector?).
+FALLBACK_INDEX = {(True, True): "SPARSE_INVERTED_INDEX", (False, True): "FLAT"}
+
+
+def prepare_collection(conn: Connection, scenario: Scenario, dataset: Dataset, progress: Optional[Progress] = None,
+                       *, allow_fallback: bool = True) -> dict[str, Any]:
+    """Create, fill, index and load the scenario's collection on ``conn``; returns a record of what was done."""
+    client = conn.sync_client()
+    name = scenario.collection.name
+    timeout = conn.timeout
+    server = redact_uri(conn.uri)
+    record: dict[str, Any] = {"collection": name, "rows": len(dataset), "indexes": [], "timings_s": {}}
+    timings = record["timings_s"]
+    try:
+        t0 = time.perf_counter()
+        if client.has_collection(name, timeout=timeout):
+            if not scenario.collection.drop_existing:
+                raise InfrastructureError(f"collection {name!r} already exists on {server} and the scenario "
+                                          "sets drop_existing = false")
+            client.drop_collection(name, timeout=timeout)
+        kwargs: dict[str, Any] = {}
+        if scenario.collection.shards:
+            kwargs["num_shards"] = scenario.collection.shards
+        _step(server, "create_collection", lambda: client.create_collection(
+            name, schema=build_schema(scenario.collection), consistency_level=scenario.workload.consistency_level,
+            timeout=timeout, **kwargs))
+        timings["create"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        done = 0
+        for rows in dataset.batches(scenario.workload.insert_batch_size):
+            _step(server, "insert", lambda rows=rows: client.insert(name, rows, timeout=max(timeout, 120.0)))
+            done += len(rows)
+            if progress:
+                progress(done, len(dataset))
+        _step(server, "flush", lambda: client.flush(name, timeout=max(timeout, 300.0)))
+        timings["insert"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        for index in scenario.indexes:
+            record["indexes"].append(_create_index(client, scenario, index, server, timeout, allow_fallback))
+        timings["index"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        _step(server, "load_collection", lambda: client.load_collection(name, timeout=max(timeout, 300.0)))
+        timings["load"] = time.perf_counter() - t0
+        record["row_count"] = _row_count(client, name, timeout)
+    finally:
+        client.close()
+    return record
+
+
+def _step(server: str, step: str, action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except Exception as exc:  # noqa: BLE001 - any client error becomes one clear message with step and server
+        raise InfrastructureError(f"preparing the collection: {server} rejected step {step!r}: "
+                                  f"{client_error_text(exc)}") from None
+
+
+def _create_index(client: Any, scenario: Scenario, index: IndexSpec, server: str, timeout: float,
+                  allow_fallback: bool) -> dict[str, Any]:
+    name = scenario.collection.name
+    field = scenario.collection.field(index.field)
+    entry: dict[str, Any] = {"field": index.field, "requested": index_kwargs(index) | {"metric_type": (
+        index.metric.value if index.metric else None)}, "created": None, "rejected": None, "fallback": None}
+    try:
+        client.create_index(name, build_index_params([index]), timeout=max(timeout, 300.0))
+        entry["created"] = {"index_type": index.index_type, "params": dict(index.params)}
+        return entry
+    except Exception as exc:  # noqa: BLE001
+        entry["rejected"] = f"{server} rejected create_index on {index.field!r} ({index.index_type}): " \
+                            f"{client_error_text(exc)}"
+    replacement = FALLBACK_INDEX.get((field.type.is_sparse, field.type.is_vector))
+    if not field.type.is_vector:
+        entry["fallback"] = "skipped (a scalar index only speeds filters up)"
+        return entry
+    if not allow_fallback or replacement is None or replacement == index.index_type:
+        raise InfrastructureError(entry["rejected"] + ("" if allow_fallback else "; fallback not allowed"))
+    fallback = index.model_copy(update={"index_type": replacement, "params": {}})
+    _step(server, f"create_index[{index.field}] fallback {replacement}",
+          lambda: client.create_index(name, build_index_params([fallback]), timeout=max(timeout, 300.0)))
+    entry["created"] = {"index_type": replacement, "params": {}}
+    entry["fallback"] = replacement
+    return entry
+
+
+def _row_count(client: Any, name: str, timeout: float) -> Optional[int]:
+    try:
+        rows = client.query(name, filter="", output_fields=["count(*)"], consistency_level="Strong", timeout=timeout)
+        return int(rows[0]["count(*)"])
+    except Exception:  # noqa: BLE001 - the count is informative only
+        return None

@@ -1,0 +1,175 @@
+"""Locust users for Milvus: :class:`MilvusSyncUser` (``MilvusClient`` on gRPC-under-gevent) and
+:class:`MilvusAsyncUser` (``AsyncMilvusClient`` on an asyncio loop in a native thread).
+
+Each request: pick a task by weight, take its next prepared call, time the client call with ``perf_counter``,
+judge the result (an empty or wrong answer is a failure), and fire Locust's ``request`` event once, named by the
+task label. Locust's stats, web UI, CSV and HTML work unchanged; the harness' HDR recorder and recall tracker
+listen to the same event (see :mod:`loadtests.context`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar, Optional
+
+from loadtests import gevent_grpc
+
+gevent_grpc.enable()  # before any gRPC channel exists in this process
+
+from locust import User, constant, task  # noqa: E402 - after the gevent switch on purpose
+from locust.exception import StopUser  # noqa: E402
+
+from loadtests.context import CONTEXT_KEY, RunContext  # noqa: E402
+from loadtests.tasks import Call, TaskPlan, WriterState  # noqa: E402
+
+
+class WrongResult(Exception):
+    """A call that returned, but not what the data guarantees (empty, short); ``code`` says which."""
+
+    def __init__(self, code: str, task: str) -> None:
+        super().__init__(f"{task}: {code}")
+        self.code = code
+
+
+def error_code(exc: BaseException) -> str:
+    """A short, stable code for an error: the gRPC status name, ``milvus:<code>``, or the exception type."""
+    code = getattr(exc, "code", None)
+    if callable(code):
+        try:
+            return f"grpc:{code().name}"
+        except Exception:  # noqa: BLE001 - some RpcError objects have no code
+            return type(exc).__name__
+    if isinstance(exc, WrongResult):
+        return exc.code
+    if isinstance(code, int):
+        return f"milvus:{code}"
+    return type(exc).__name__
+
+
+class MilvusUserBase(User):
+    """The shared request loop of both users. Subclasses provide the client (``_open``, ``_invoke``, ``_close``)."""
+
+    abstract = True
+    #: No think time: a closed loop at full speed (the ``arrival`` shape sets a constant-throughput wait instead).
+    wait_time = constant(0)
+    #: The process' shared run context (plans, recorder, recall); set by the runner or the locustfile.
+    context: ClassVar[Optional[RunContext]] = None
+    #: Label of the client in results.
+    client_label: ClassVar[str] = "?"
+
+    def on_start(self) -> None:
+        """Open this user's client and claim a write lane."""
+        if self.context is None:
+            raise RuntimeError(f"{type(self).__name__}.context is not set: run through loadtests.runner or "
+                               "loadtests/locustfile.py")
+        self.ctx: RunContext = self.context
+        self.timeout = self.ctx.conn.timeout
+        self.writer = WriterState(lane=self.ctx.next_lane())
+        self._open()
+
+    def on_stop(self) -> None:
+        """Close this user's client."""
+        self._close()
+
+    @task
+    def issue(self) -> None:
+        """One request of a task drawn by weight."""
+        ctx = self.ctx
+        if not ctx.budget_left():
+            raise StopUser()
+        plan = ctx.pick()
+        call = plan.next_call(self.writer)
+        started = time.time()
+        result, exc, seconds = self._invoke(call)
+        self._report(plan, call, result, exc, started, seconds)
+
+    def _report(self, plan: TaskPlan, call: Call, result: Any, exc: Optional[BaseException], started: float,
+                seconds: float) -> None:
+        ids = None
+        if exc is None:
+            code, ids = plan.check(plan, call, result)
+            if code is not None:
+                exc = WrongResult(code, plan.label)
+        code = None if exc is None else error_code(exc)
+        self.environment.events.request.fire(
+            request_type=plan.kind.value, name=plan.label, response_time=seconds * 1000.0,
+            response_length=len(result) if exc is None and hasattr(result, "__len__") else 0,
+            exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids)})
+
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        raise NotImplementedError
+
+
+class MilvusSyncUser(MilvusUserBase):
+    """``pymilvus.MilvusClient``, one per user, over gRPC's gevent integration (greenlets stay concurrent)."""
+
+    abstract = True
+    client_label = "sync"
+
+    def _open(self) -> None:
+        self.client = self.ctx.conn.sync_client()
+
+    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+        method = getattr(self.client, call.method)
+        started = time.perf_counter()
+        try:
+            result = method(**call.kwargs, timeout=self.timeout)
+        except Exception as exc:  # noqa: BLE001 - every client error is a measured outcome
+            return None, exc, time.perf_counter() - started
+        return result, None, time.perf_counter() - started
+
+    def _close(self) -> None:
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close()
+
+
+class MilvusAsyncUser(MilvusUserBase):
+    """``pymilvus.AsyncMilvusClient``, one per user, on the process' asyncio loop in a native thread.
+
+    The greenlet waits for each call without blocking gevent; the call is timed inside the loop.
+    """
+
+    abstract = True
+    client_label = "async"
+
+    def _open(self) -> None:
+        from loadtests.async_bridge import shared_bridge
+
+        self.bridge = shared_bridge()
+        conn = self.ctx.conn
+
+        async def make() -> Any:
+            return conn.async_client()
+
+        self.client = self.bridge.call(make(), timeout=self.timeout + 5.0)
+
+    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+        kwargs = dict(call.kwargs, timeout=self.timeout)
+        return self.bridge.timed(getattr(self.client, call.method), kwargs, timeout=self.timeout + 5.0)
+
+    def _close(self) -> None:
+        client = getattr(self, "client", None)
+        if client is not None:
+            try:
+                self.bridge.call(client.close(), timeout=5.0)
+            except Exception:  # noqa: BLE001 - closing is best effort at the end of a run
+                pass
+
+
+#: ``--client`` value -> user base class.
+USER_CLASSES: dict[str, type[MilvusUserBase]] = {"sync": MilvusSyncUser, "async": MilvusAsyncUser}
+
+
+def user_class(client: str, context: RunContext, wait_time: Any = None) -> type[MilvusUserBase]:
+    """A concrete user class of the ``client`` kind bound to ``context`` (and an optional wait time)."""
+    attrs: dict[str, Any] = {"abstract": False, "context": context, "__module__": __name__}
+    if wait_time is not None:
+        attrs["wait_time"] = wait_time
+    return type(f"Milvus{client.capitalize()}LoadUser", (USER_CLASSES[client],), attrs)
