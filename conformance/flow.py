@@ -37,6 +37,7 @@ class StepOutcome:
     error_type: str = ""
     error_code: Any = None
     replaced_by: list[str] = field(default_factory=list)
+    optional: bool = False
 
     def summary(self, width: int = 60) -> str:
         """A one-line human description of the outcome."""
@@ -90,8 +91,18 @@ def summarize(output: Any) -> str:
 
 
 def _error_fields(exc: BaseException) -> dict[str, Any]:
-    return {"error": client_error_text(exc), "error_type": type(exc).__name__,
-            "error_code": getattr(exc, "code", None)}
+    code = getattr(exc, "code", None)
+    if callable(code):  # grpc errors: the status name
+        try:
+            code = code().name
+        except Exception:  # noqa: BLE001 - some RpcError objects cannot report a code
+            code = None
+    return {"error": client_error_text(exc), "error_type": type(exc).__name__, "error_code": code}
+
+
+def _is_server_rejection(exc: BaseException) -> bool:
+    """True for an error the server answered with a status code (a refusal), not a transport or client failure."""
+    return isinstance(getattr(exc, "code", None), int) and type(exc).__name__ == "MilvusException"
 
 
 def _prepare_calls(scenario: Scenario, dataset: Dataset) -> list[FlowCall]:
@@ -114,7 +125,8 @@ def _grouped(calls: list[FlowCall]) -> Iterable[list[FlowCall]]:
 
 
 def _after(call: FlowCall, outcome: StepOutcome, exc: BaseException | None) -> list[FlowCall]:
-    if exc is None or call.on_reject is None:
+    outcome.optional = call.optional
+    if exc is None or call.on_reject is None or not _is_server_rejection(exc):
         return []
     replacement = call.on_reject(exc)
     outcome.replaced_by = [c.step for c in replacement]
@@ -210,6 +222,8 @@ class StepComparison:
     asyn: StepOutcome | None
     match: bool
     why: str = ""
+    #: Set when this step exists on one side only because an earlier step diverged (its fallback steps).
+    consequence_of: str = ""
 
 
 def compare_runs(sync: list[StepOutcome], asyn: list[StepOutcome], rel_tol: float = 1e-5) -> list[StepComparison]:
@@ -221,7 +235,29 @@ def compare_runs(sync: list[StepOutcome], asyn: list[StepOutcome], rel_tol: floa
         match, why = _same(s, a, rel_tol)
         out.append(StepComparison(s.step, s, a, match, why))
     out.extend(StepComparison(step, None, a, False, "only the async run has this step") for step, a in by_step.items())
+    _mark_consequences(out)
     return out
+
+
+def _mark_consequences(comparisons: list[StepComparison]) -> None:
+    """Label one-sided fallback steps with the diverged step that caused them, so one cause is reported once."""
+    parent: dict[str, str] = {}
+    for c in comparisons:
+        for outcome in (c.sync, c.asyn):
+            for child in (outcome.replaced_by if outcome else []):
+                parent.setdefault(child, c.step)
+    diverged = {c.step for c in comparisons if not c.match}
+    for c in comparisons:
+        if c.match or (c.sync is not None and c.asyn is not None):
+            continue
+        root = parent.get(c.step, "")
+        while root in parent and root not in diverged:
+            root = parent[root]
+        while parent.get(root) in diverged:
+            root = parent[root]
+        if root in diverged:
+            c.consequence_of = root
+            c.why = f"{c.why} (follows from the divergence at {root})"
 
 
 def _same(s: StepOutcome, a: StepOutcome | None, rel_tol: float) -> tuple[bool, str]:

@@ -29,6 +29,8 @@ class FlowCall:
     kwargs: dict[str, Any]
     #: Steps in the same non-empty group may run concurrently (``asyncio.gather``) on the async client.
     group: str = ""
+    #: A tidying step whose error is expected at times (dropping what may not exist): compared, not reported.
+    optional: bool = False
     #: A step that must succeed for the flow to continue (setup steps).
     required: bool = False
     #: Called with the error when the server rejects this step; returns replacement calls (or []) to go on.
@@ -66,10 +68,18 @@ def setup_calls(scenario: Scenario, dataset: Dataset) -> list[FlowCall]:
 
 
 def _index_fallback(scenario: Scenario) -> list[FlowCall]:
-    """One create_index call per index, each with its own fallback, so one rejected index type stops nothing."""
+    """One create_index call per index, each with its own fallback, so one rejected index type stops nothing.
+
+    A server may have applied part of the rejected multi-index call, so each field's index is dropped first
+    (after a release: some servers load a collection as soon as it has an index).
+    """
     name = scenario.collection.name
-    calls = [FlowCall("release_collection", "release_collection", {"collection_name": name})]
+    calls = []
     for index in scenario.indexes:
+        calls.append(FlowCall(f"release_collection[{index.field}]", "release_collection", {"collection_name": name},
+                              optional=True))
+        calls.append(FlowCall(f"drop_index[{index.field}]", "drop_index",
+                              {"collection_name": name, "index_name": index.name or index.field}, optional=True))
         calls.append(FlowCall(f"create_index[{index.field}]", "create_index",
                               {"collection_name": name, "index_params": build_index_params([index])},
                               on_reject=lambda exc, index=index: _single_fallback(scenario, index)))

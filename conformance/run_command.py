@@ -15,6 +15,7 @@ import argparse
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
@@ -79,10 +80,10 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> t
     asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
     comparisons = compare_runs(sync, asyn)
     _print_side_by_side(console, comparisons, server)
-    diverged = [c for c in comparisons if not c.match]
+    diverged = [c for c in comparisons if not c.match and not c.consequence_of]
     if diverged:
         console.print(f"[bold red]{len(diverged)} step(s) diverge[/] between the sync and the async client: "
-                      + ", ".join(c.step for c in diverged))
+                      + escape(", ".join(c.step for c in diverged)))
     else:
         console.print("[bold green]sync and async clients agree on every step[/]")
     return {"server": server, "steps": [_comparison_json(c) for c in comparisons]}, bool(diverged)
@@ -113,19 +114,20 @@ def _print_side_by_side(console: Console, comparisons: list[StepComparison], ser
     table.add_column("AsyncMilvusClient")
     table.add_column("agree")
     for c in comparisons:
-        table.add_row(c.step, _cell(c.sync), _cell(c.asyn),
-                      "[green]yes[/]" if c.match else f"[red]no[/] {c.why}")
+        table.add_row(escape(c.step), _cell(c.sync), _cell(c.asyn),
+                      "[green]yes[/]" if c.match else f"[red]no[/] {escape(c.why)}")
     console.print(table)
-    rejected = [c for c in comparisons if c.sync and not c.sync.ok]
+    rejected = [c for c in comparisons if c.sync and not c.sync.ok and not c.sync.optional]
     for c in rejected:
         then = f"; went on with: {', '.join(c.sync.replaced_by)}" if c.sync.replaced_by else "; went on without it"
-        console.print(f"[yellow]server rejected step {c.step!r}[/] on {server}: {c.sync.error}{then}")
+        console.print(f"[yellow]server rejected step {escape(repr(c.step))}[/] on {escape(server)}: "
+                      f"{escape(c.sync.error + then)}")
 
 
 def _cell(outcome: StepOutcome | None) -> str:
     if outcome is None:
         return "[dim]-[/]"
-    text = outcome.summary(70).replace("[", r"\[")
+    text = escape(outcome.summary(70))
     return f"{text} [dim]{outcome.seconds * 1000:.1f} ms[/]" if outcome.ok else f"[yellow]{text}[/]"
 
 
@@ -138,7 +140,7 @@ def _comparison_json(c: StepComparison) -> dict[str, Any]:
                 "output": _bounded(o.output)}
 
     return {"step": c.step, "method": (c.sync or c.asyn).method if (c.sync or c.asyn) else None,
-            "match": c.match, "why": c.why or None, "sync": side(c.sync), "async": side(c.asyn)}
+            "match": c.match, "why": c.why or None, "consequence_of": c.consequence_of or None, "sync": side(c.sync), "async": side(c.asyn)}
 
 
 def _bounded(output: Any, limit: int = 20_000) -> Any:
