@@ -39,7 +39,7 @@ class RunContext:
     max_requests: Optional[int] = None
     requests_issued: int = 0
     lanes: Any = field(default_factory=lambda: itertools.count())
-    worker_index: int = 0
+    runner: Any = None
     _cumulative: list[float] = field(default_factory=list)
     _rng: random.Random = field(default_factory=random.Random)
 
@@ -57,7 +57,8 @@ class RunContext:
 
     def next_lane(self) -> int:
         """A write lane no other user of any process has (the worker index keeps processes apart)."""
-        return self.worker_index * 1_000_000 + next(self.lanes)
+        worker_index = int(getattr(self.runner, "worker_index", 0) or 0)  # known only once the master acked
+        return worker_index * 1_000_000 + next(self.lanes)
 
     def budget_left(self) -> bool:
         """Count one more request; False once ``max_requests`` is used up."""
@@ -80,11 +81,10 @@ class RunContext:
     def attach(self, environment: Any) -> None:
         """Listen on ``environment``'s events; on a worker, also ship deltas to the master."""
         environment.events.request.add_listener(self.on_request)
-        runner = environment.runner
+        runner = self.runner = environment.runner
         from locust.runners import WorkerRunner
 
         if isinstance(runner, WorkerRunner):
-            self.worker_index = int(getattr(runner, "worker_index", 0) or 0)
             environment.events.report_to_master.add_listener(self._report_to_master)
             environment.events.test_stop.add_listener(lambda **_kw: self._send_final(runner))
 

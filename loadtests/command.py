@@ -1,0 +1,233 @@
+"""Run a scenario's workload as a Locust load test, headless, with recall and HDR latency per task.
+
+Steps: reach the target (the embedded Milvus Lite by default), build the dataset and the exact ground truth,
+prepare the collection (create, insert, flush, index, load), then: a serial phase (one user; the scenario's
+load.serial_phase or --serial-time), the concurrent phase (the scenario's shape: fixed, ladder, spike or arrival),
+and a recall-vs-QPS sweep over load.sweep search params. Every phase ends by itself (shape end, --max-requests,
+or a hard deadline). --processes N runs N Locust worker processes on loopback under a master in this process.
+
+Writes OUT/result.json (kind "load"). Exit 0 when every SLO holds, 1 when one is broken, 2 for bad input or
+infrastructure, 130 when interrupted (the partial result is still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+from loadtests import gevent_grpc
+
+gevent_grpc.enable()  # before any gRPC channel: the target check below opens one
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
+                                  out_dir_from_args, target_from_args)
+from scenarios.errors import BadInputError, HarnessError  # noqa: E402
+from scenarios.model import LoadSpec, Scenario, parse_duration  # noqa: E402
+
+#: Requests a phase may issue when neither the scenario nor --max-requests bounds it.
+DEFAULT_MAX_REQUESTS = 2_000_000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``vdb-harness load``."""
+    parser.add_argument("scenario", help="scenario file, or the name of a shipped example (e.g. dense_search)")
+    parser.add_argument("--users", type=int, help="concurrent users (default: the scenario's load.users)")
+    parser.add_argument("--spawn-rate", type=float, help="users started per second")
+    parser.add_argument("--run-time", help="concurrent phase duration, e.g. 30s, 2m")
+    parser.add_argument("--shape", choices=["fixed", "ladder", "spike", "arrival"], help="override load.shape")
+    parser.add_argument("--processes", type=int, help="Locust worker processes on this host (default 1: in-process)")
+    parser.add_argument("--client", choices=["sync", "async"], help="MilvusClient or AsyncMilvusClient users")
+    parser.add_argument("--max-requests", type=int, help=f"stop a phase after N requests (default: "
+                                                         f"load.max_requests or {DEFAULT_MAX_REQUESTS:,})")
+    parser.add_argument("--serial-time", help="one-user latency phase before the concurrent one (0s: none)")
+    parser.add_argument("--sweep-time", help="duration of each sweep point (default: load.step_time)")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the recall-vs-QPS sweep")
+    parser.add_argument("--no-recall", action="store_true", help="do not score recall (measures its cost)")
+    parser.add_argument("--no-prepare", action="store_true", help="use the collection as it is on the target")
+    parser.add_argument("--prepare-only", action="store_true", help="prepare the collection and stop")
+    parser.add_argument("--no-index-fallback", action="store_true",
+                        help="fail when the server rejects an index type instead of falling back")
+    add_target_flags(parser)
+    add_out_flag(parser)
+
+
+def _profile(args: argparse.Namespace, load: LoadSpec) -> LoadSpec:
+    updates = {k: v for k, v in {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time,
+                                 "shape": args.shape, "processes": args.processes, "client": args.client,
+                                 "max_requests": args.max_requests, "serial_phase": args.serial_time}.items()
+               if v is not None}
+    try:
+        return LoadSpec.model_validate({**load.model_dump(), **updates})
+    except Exception as exc:  # pydantic.ValidationError -> a flag error
+        first = getattr(exc, "errors", lambda: [{"msg": str(exc), "loc": ()}])()[0]
+        raise BadInputError(f"--{'-'.join(map(str, first['loc'])).replace('_', '-')}: {first['msg']}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``vdb-harness load``; returns the exit code."""
+    from loadtests.plan import load_plan
+    from loadtests.prepare import prepare_collection
+    from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
+    from scenarios.progress import progress_bar, quiet_client_logs
+    from scenarios.results import new_result, write_result
+    from scenarios.schema import describe_indexes
+    from scenarios.targets import open_target
+
+    console = Console(highlight=False)
+    scenario_path = resolve_scenario_path(args.scenario).resolve()
+    scenario = load_scenario(scenario_path)
+    profile = _profile(args, scenario.load)
+    target = target_from_args(args, scenario)
+    out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
+    quiet_client_logs()
+    result = new_result("load", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
+                                          "path": str(scenario_path)})
+    load: dict[str, Any] = {"profile": profile.model_dump(mode="json"), "client": profile.client,
+                            "processes": profile.processes, "indexes": describe_indexes(scenario), "phases": []}
+    status, code = "error", EXIT_FAILED
+    try:
+        with open_target(target) as conn:
+            result["target"] = conn.describe()
+            result["target"]["server_version"] = _server_version(conn)
+            with progress_bar(console, "dataset and ground truth") as tick:
+                plan = load_plan(scenario, scenario_path.parent, progress=tick, with_recall=not args.no_recall)
+            result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
+                                 "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
+            if not args.no_prepare:
+                with progress_bar(console, f"preparing {scenario.collection.name}", unit="rows") as tick:
+                    load["prepare"] = prepare_collection(conn, scenario, plan.dataset, tick,
+                                                         allow_fallback=not args.no_index_fallback)
+                for entry in load["prepare"]["indexes"]:
+                    if entry["rejected"]:
+                        console.print(f"[yellow]{entry['rejected']}[/]; fell back to: {entry['fallback']}")
+                        result["notes"].append(f"{entry['rejected']}; fell back to: {entry['fallback']}")
+            if args.prepare_only:
+                status = "pass"
+                return EXIT_OK
+            _run_phases(console, args, scenario, scenario_path, profile, plan, conn, load, result)
+        load["slo"] = _slo(scenario, load)
+        result["load"] = load
+        status = "pass" if load["slo"]["ok"] else "fail"
+        _print_summary(console, load)
+        code = EXIT_OK if load["slo"]["ok"] else EXIT_FAILED
+        return code
+    except KeyboardInterrupt:
+        status = "interrupted"
+        result["load"] = load
+        raise
+    except HarnessError as exc:
+        result["notes"].append(str(exc))
+        raise
+    finally:
+        result["status"] = status
+        if "load" not in result and load.get("phases"):
+            result["load"] = load
+        path = write_result(result, out_dir)
+        console.print(f"result: {path}")
+
+
+def _server_version(conn: Any) -> Optional[str]:
+    client = conn.sync_client()
+    try:
+        return str(client.get_server_version(timeout=min(conn.timeout, 10.0)))
+    except Exception:  # noqa: BLE001 - informative only
+        return None
+    finally:
+        client.close()
+
+
+def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, scenario_path: Path,
+                profile: LoadSpec, plan: Any, conn: Any, load: dict[str, Any], result: dict[str, Any]) -> None:
+    from loadtests.live_view import LiveView
+    from loadtests.result import concurrency_rows, phase_json
+    from loadtests.shapes import StagesShape, shape_for, wait_time_for
+
+    floor = scenario.slo.recall_floor
+    max_requests = profile.max_requests or DEFAULT_MAX_REQUESTS
+    score = not args.no_recall
+
+    def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
+              processes: int = 1) -> Any:
+        ctx = plan.context(conn, search_params=params, score_recall=score,
+                           max_requests=math.ceil(max_requests / processes))
+        with LiveView(console, f"{scenario.name} {name}") as view:
+            if processes > 1:
+                from loadtests.runner import run_distributed, worker_options
+
+                opts = worker_options(str(scenario_path), profile.client, params, score, conn.timeout,
+                                      math.ceil(max_requests / processes), getattr(args, "token_env", None)
+                                      or scenario.target.token_env, conn.db_name)
+                ctx.max_requests = None  # the master issues nothing; each worker is bounded
+                return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick)
+            from loadtests.runner import run_local
+
+            return run_local(ctx, profile.client, shape, wait, name, view.tick)
+
+    serial_s = parse_duration(profile.serial_phase)
+    if serial_s > 0:
+        serial = phase("serial", StagesShape([(serial_s, 1)], 1.0))
+        load["phases"].append(phase_json(serial, floor))
+    concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=profile.processes)
+    main = phase_json(concurrent, floor)
+    load["phases"].append(main)
+    load["tasks"] = main["tasks"]
+    load["duration_s"] = main["duration_s"]
+    load["totals"] = main["totals"]
+    load["stopped_by"] = main["stopped_by"]
+    load["timeseries"] = concurrent.context.recorder.timeseries(
+        concurrent.started, lambda end: concurrent.shape.users_at(end - concurrent.started))
+    load["recall_notes"] = dict(plan.recall_notes)
+    if profile.shape == "ladder":
+        load["concurrency"] = concurrency_rows(concurrent)
+    load["sweep"] = []
+    if profile.sweep and not args.no_sweep:
+        point_time = parse_duration(args.sweep_time or profile.step_time)
+        for params in profile.sweep:
+            run = phase(f"sweep {params}", StagesShape([(point_time, profile.users)], profile.spawn_rate),
+                        wait_time_for(profile), params=params, processes=profile.processes)
+            pj = phase_json(run, floor)
+            for label, t in pj["tasks"].items():
+                if t["recall"] is not None or (t["kind"] or "").endswith("search"):
+                    load["sweep"].append({"search_params": params, "task": label, "qps": t["qps"],
+                                          "recall": t["recall"]["mean"] if t["recall"] else None,
+                                          "p99_ms": t["latency_ms"]["p99"]})
+
+
+def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
+    from loadtests.result import slo_checks
+
+    return slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
+
+
+def _fmt(value: Optional[float], spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print_summary(console: Console, load: dict[str, Any]) -> None:
+    for phase in load["phases"]:
+        table = Table(title=f"{phase['name']} phase: {phase['duration_s']:.1f} s, up to {phase['users']} users "
+                            f"({phase['stopped_by']})", title_justify="left")
+        for col in ("task", "requests", "failures", "QPS", "p50", "p99", "p99.9", "max ms", "recall mean",
+                    "p5", "min", "< floor"):
+            table.add_column(col, justify="left" if col == "task" else "right")
+        for label, t in phase["tasks"].items():
+            lat, rec = t["latency_ms"], t["recall"] or {}
+            table.add_row(label, f"{t['requests']:,}", f"{t['failures']:,}", _fmt(t["qps"], ",.1f"),
+                          _fmt(lat["p50"], ".2f"), _fmt(lat["p99"], ".2f"), _fmt(lat["p99_9"], ".2f"),
+                          _fmt(lat["max"], ".2f"), _fmt(rec.get("mean"), ".4f"), _fmt(rec.get("p5"), ".3f"),
+                          _fmt(rec.get("min"), ".3f"), str(rec.get("below_floor", "-")))
+        console.print(table)
+    for point in load.get("sweep", []):
+        console.print(f"sweep {point['search_params']} {point['task']}: QPS {_fmt(point['qps'], ',.1f')}, "
+                      f"recall {_fmt(point['recall'], '.4f')}, p99 {_fmt(point['p99_ms'], '.2f')} ms")
+    for check in load["slo"]["checks"]:
+        if not check["ok"]:
+            console.print(f"[bold red]SLO broken[/]: {check['name']} {check.get('task') or ''} = "
+                          f"{check['value']} (limit {check['limit']})")
+    for label, note in load.get("recall_notes", {}).items():
+        console.print(f"[yellow]{label}[/]: {note}")

@@ -1,0 +1,48 @@
+"""Build what a phase needs from a scenario: dataset, recall scorers (once), and a fresh run context per phase."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from loadtests.context import RunContext
+from loadtests.recall_tracker import RecallTracker, Scorer
+from loadtests.recorder import Recorder
+from loadtests.tasks import build_plans
+from loadtests.truth import task_scorers
+from scenarios.datasets.base import Dataset
+from scenarios.model import Scenario
+from scenarios.targets import Connection
+
+
+@dataclass
+class LoadPlan:
+    """A scenario with its dataset and recall scorers, ready to make contexts for phases."""
+
+    scenario: Scenario
+    dataset: Dataset
+    fingerprint: str
+    scorers: dict[str, Scorer] = field(default_factory=dict)
+    recall_notes: dict[str, str] = field(default_factory=dict)
+
+    def context(self, conn: Connection, *, search_params: Optional[dict[str, Any]] = None,
+                score_recall: bool = True, max_requests: Optional[int] = None) -> RunContext:
+        """A fresh context (empty recorder and recall counts) for one phase."""
+        plans = build_plans(self.scenario, self.dataset, search_params=search_params)
+        return RunContext(plans=plans, conn=conn, recorder=Recorder(),
+                          recall=RecallTracker(self.scorers, self.recall_notes),
+                          score_recall=score_recall, max_requests=max_requests)
+
+
+def load_plan(scenario: Scenario, base_dir: Path, progress: Optional[Callable[[int, int], None]] = None,
+              log: Callable[[str], None] = lambda _m: None, with_recall: bool = True) -> LoadPlan:
+    """Build the dataset and (unless ``with_recall`` is false) the exact-recall scorers of every search task."""
+    from scenarios.datasets.build import build_dataset
+
+    dataset = build_dataset(scenario, base_dir, progress=progress)
+    fingerprint = dataset.fingerprint()
+    plan = LoadPlan(scenario, dataset, fingerprint)
+    if with_recall:
+        plan.scorers, plan.recall_notes = task_scorers(scenario, dataset, fingerprint=fingerprint, log=log)
+    return plan

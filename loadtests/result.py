@@ -1,0 +1,97 @@
+"""The ``load`` section of ``result.json`` (kind ``load``): per-task stats of each phase, the series, the sweep,
+the concurrency ladder, and the SLO verdict. The layout is ``scenarios/result.schema.json`` ``$defs/load``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from loadtests.runner import PhaseRun
+from scenarios.model import SloSpec
+
+
+def task_stats(run: PhaseRun, floor: Optional[float]) -> dict[str, dict[str, Any]]:
+    """Per-task stats of one phase: counts, errors by code, QPS, HDR latency, recall (or why there is none)."""
+    ctx = run.context
+    out: dict[str, dict[str, Any]] = {}
+    duration = max(run.duration_s, 1e-9)
+    for label, rec in sorted(ctx.recorder.tasks.items()):
+        recall_stats = ctx.recall.stats.get(label)
+        summary = recall_stats.summary(floor) if recall_stats is not None else None
+        note = ctx.recall.notes.get(label)
+        if summary is None and note is None:
+            kind = ctx.recorder.kinds.get(label, "")
+            if kind.endswith("search"):
+                note = "recall not scored (--no-recall)" if not ctx.score_recall else "no successful search"
+            else:
+                note = f"recall not defined for {kind or 'this task'} (it returns no ranked neighbours)"
+        out[label] = {"kind": ctx.recorder.kinds.get(label), "requests": rec.requests, "failures": rec.failures,
+                      "errors_by_code": dict(rec.errors), "qps": (rec.requests - rec.failures) / duration,
+                      "latency_ms": rec.latency_ms(), "recall": summary, "recall_note": note}
+    return out
+
+
+def totals(tasks: dict[str, dict[str, Any]], duration_s: float) -> dict[str, Any]:
+    """Over every task: requests, failures, error rate and QPS."""
+    requests = sum(t["requests"] for t in tasks.values())
+    failures = sum(t["failures"] for t in tasks.values())
+    return {"requests": requests, "failures": failures,
+            "error_rate": failures / requests if requests else None,
+            "qps": (requests - failures) / duration_s if duration_s > 0 else None}
+
+
+def phase_json(run: PhaseRun, floor: Optional[float]) -> dict[str, Any]:
+    """One phase: its users, duration, what stopped it, and its per-task stats."""
+    tasks = task_stats(run, floor)
+    return {"name": run.name, "users": max((u for _, u in run.shape.stages), default=None),
+            "duration_s": run.duration_s, "stopped_by": run.stopped_by, "workers": run.workers,
+            "totals": totals(tasks, run.duration_s), "tasks": tasks, "locust": run.locust_totals}
+
+
+def concurrency_rows(run: PhaseRun) -> list[dict[str, Any]]:
+    """Per stage of the shape (a ladder step): users, QPS, p99 and error rate, from the per-second series."""
+    rows = []
+    lo = 0.0
+    series = run.context.recorder.series
+    width = run.context.recorder.window_s
+    for until, users in run.shape.stages:
+        agg_req = agg_fail = 0
+        from loadtests.recorder import Window
+
+        win = Window()
+        for (index, _task), w in series.items():
+            t = (index + 1) * width - run.started
+            if lo < t <= until + width:
+                win.add(w)
+        agg_req, agg_fail = win.requests, win.failures
+        span = max(until - lo, 1e-9)
+        rows.append({"users": users, "qps": (agg_req - agg_fail) / span, "p99_ms": win.percentile_ms(99.0),
+                     "error_rate": agg_fail / agg_req if agg_req else None})
+        lo = until
+    return rows
+
+
+def slo_checks(slo: SloSpec, tasks: dict[str, dict[str, Any]], duration_s: float) -> dict[str, Any]:
+    """The SLO verdict of the concurrent phase: p99 per task, recall mean per task, error rate and QPS overall."""
+    checks: list[dict[str, Any]] = []
+    if slo.p99_ms is not None:
+        for label, t in tasks.items():
+            value = t["latency_ms"]["p99"]
+            checks.append({"name": "p99_ms", "task": label, "limit": slo.p99_ms, "value": value,
+                           "ok": value is not None and value <= slo.p99_ms})
+    if slo.recall_floor is not None:
+        for label, t in tasks.items():
+            if t["recall"] is not None:
+                value = t["recall"]["mean"]
+                checks.append({"name": "recall_floor", "task": label, "limit": slo.recall_floor, "value": value,
+                               "ok": value >= slo.recall_floor})
+    total = totals(tasks, duration_s)
+    if slo.max_error_rate is not None:
+        value = total["error_rate"]
+        checks.append({"name": "max_error_rate", "task": None, "limit": slo.max_error_rate, "value": value,
+                       "ok": value is not None and value <= slo.max_error_rate})
+    if slo.min_qps is not None:
+        value = total["qps"]
+        checks.append({"name": "min_qps", "task": None, "limit": slo.min_qps, "value": value,
+                       "ok": value is not None and value >= slo.min_qps})
+    return {"checks": checks, "ok": all(c["ok"] for c in checks)}
