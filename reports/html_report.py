@@ -8,8 +8,8 @@ import jinja2
 
 from reports import plots
 from reports.inputs import LoadedResult
-from reports.summary import (TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures,
-                             conformance_grid, header, slo_checks, task_table)
+from reports.summary import (RUN_COLUMNS, TASK_COLUMNS, capacity_summary, conformance_counts,
+                             conformance_failures, conformance_grid, header, run_steps, slo_checks, task_table)
 from scenarios.results import package_version, utc_now
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"),
@@ -19,13 +19,15 @@ _ENV.filters["num"] = lambda v: f"{v:.4g}" if isinstance(v, float) else ("n/a" i
 
 def _section(r: LoadedResult) -> dict[str, Any]:
     s: dict[str, Any] = {"name": r.name, "status": r.status, "tasks": [], "slo": [], "grid": None,
-                         "capacity": [], "notes": list(r.data.get("notes") or [])}
+                         "capacity": [], "run_steps": [], "notes": list(r.data.get("notes") or [])}
     if r.kind == "load":
         s["tasks"], s["slo"] = task_table(r), slo_checks(r)
     elif r.kind == "conformance" and r.section():
         s["grid"], s["counts"], s["failures"] = conformance_grid(r), conformance_counts(r), conformance_failures(r)
     elif r.kind == "capacity" and r.section():
         s["capacity"] = capacity_summary(r)
+    elif r.kind == "run" and r.section():
+        s["run_steps"] = run_steps(r)
     return s
 
 
@@ -35,5 +37,6 @@ def render(results: list[LoadedResult], title: str = "vdb-harness report") -> st
     failed = sum(1 for r in results if r.status != "pass")
     return _ENV.get_template("report.html.j2").render(
         title=title, results=results, headers=[header(r) for r in results], all_passed=failed == 0, failed=failed,
-        plots=figures, sections=[_section(r) for r in results], task_columns=TASK_COLUMNS, generated=utc_now(),
+        plots=figures, sections=[_section(r) for r in results], task_columns=TASK_COLUMNS, run_columns=RUN_COLUMNS,
+        generated=utc_now(),
         harness=package_version("vdb-harness"))

@@ -48,6 +48,10 @@ def _suite(root: ET.Element, r: LoadedResult) -> None:
             _case(suite, cls, name, failure=detail if status == "diverges" else None,
                   error=detail if status == "error" else None,
                   skipped=detail if status in ("unsupported", "known-divergence") else None)
+    elif r.kind == "run" and r.section("run").get("steps"):
+        for st in r.section("run")["steps"]:
+            _case(suite, cls, f"flow step {st.get('step')}",
+                  failure=None if st.get("match") else f"sync and async clients diverge: {st.get('why')}")
     else:
         _case(suite, cls, r.kind, failure=None if r.status == "pass" else f"status {r.status}")
     cases = suite.findall("testcase")

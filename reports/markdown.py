@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.inputs import LoadedResult
 from reports.summary import (TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures, header,
-                             slo_checks, task_table)
+                             run_divergences, run_steps, slo_checks, task_table)
 
 ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "interrupted": "⏹️"}
 
@@ -36,6 +36,12 @@ def render(results: list[LoadedResult], title: str = "vdb-harness report") -> st
                 out += [""] + _table(["method", "server", "pymilvus", "status", "detail"],
                                      [[f["method"], f.get("server", ""), f.get("pymilvus", ""), f["status"],
                                        f.get("detail") or ""] for f in fails])
+        elif r.kind == "run":
+            diverged = run_divergences(r)
+            out += ["", f"### {r.name}", "", f"{len(run_steps(r))} flow steps; "
+                    + (f"{len(diverged)} diverge between MilvusClient and AsyncMilvusClient:" if diverged
+                       else "MilvusClient and AsyncMilvusClient agree on every step.")]
+            out += [f"- ❌ `{st.get('step')}`: {st.get('why')}" for st in diverged]
         elif r.kind == "capacity":
             out += ["", f"### {r.name}", ""] + [f"- {s}" for s in capacity_summary(r)]
         for note in r.data.get("notes") or []:

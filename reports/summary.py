@@ -80,3 +80,29 @@ def capacity_summary(r: LoadedResult) -> list[str]:
         out.append(f"{p.get('search_params')}: {p.get('max_qps') or 0:,.1f} QPS at the SLO"
                    + (f", recall {rec:.4f}" if rec is not None else ""))
     return out
+
+
+RUN_COLUMNS = ("step", "MilvusClient", "AsyncMilvusClient", "agree")
+
+
+def _side(side: Any) -> str:
+    if not isinstance(side, dict):
+        return "-"
+    if not side.get("ok"):
+        return f"error: {side.get('error') or side.get('error_type') or '?'}"
+    ms = side.get("seconds")
+    return f"{side.get('summary') or 'ok'}" + (f" ({ms * 1000:.1f} ms)" if isinstance(ms, (int, float)) else "")
+
+
+def run_steps(r: LoadedResult) -> list[list[str]]:
+    """The two-client flow of a ``run`` result, one row per step, in ``RUN_COLUMNS`` order."""
+    steps = r.section("run").get("steps") or []
+    return [[str(st.get("step")), _side(st.get("sync")), _side(st.get("async")),
+             "yes" if st.get("match") else f"no: {st.get('why') or ''}"]
+            for st in steps if isinstance(st, dict)]
+
+
+def run_divergences(r: LoadedResult) -> list[dict[str, Any]]:
+    """Steps of a ``run`` result where the clients disagree, without those that only follow from another one."""
+    steps = r.section("run").get("steps") or []
+    return [st for st in steps if isinstance(st, dict) and not st.get("match") and not st.get("consequence_of")]
