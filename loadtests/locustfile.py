@@ -10,6 +10,8 @@ prepares it; or run ``vdb-harness load SCENARIO --prepare-only --target URI``). 
   --vdb-no-recall            do not score recall (measures its cost)
   --vdb-max-requests N       this process stops after N requests
   --vdb-timeout S            per-call client timeout (default 30)
+  --vdb-out DIR              write the harness' own summary (HDR latency, recall, errors per task) at the end:
+                             DIR/master.json or DIR/local.json, and DIR/worker-<index>.json from each worker
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ def _options(parser: Any) -> None:
     group.add_argument("--vdb-timeout", type=float, default=30.0)
     group.add_argument("--vdb-db", default="default")
     group.add_argument("--vdb-token-env", default=None)
+    group.add_argument("--vdb-out", default=None, help="directory for the harness' own per-process summary")
 
 
 @events.init.add_listener
@@ -59,9 +62,9 @@ def _init(environment: Any, **_: Any) -> None:
     options = environment.parsed_options
     chosen = MilvusAsyncLoadUser if options.vdb_client == "async" else MilvusSyncLoadUser
     environment.user_classes[:] = [chosen]
-    environment.user_classes_by_name = {chosen.__name__: chosen}
     if isinstance(environment.runner, MasterRunner):
-        return  # a plain `locust --master` only dispatches; the workers build the plans
+        _merge_on_master(environment)  # the master issues nothing: it sums what the workers ship
+        return
     if not options.vdb_scenario:
         raise SystemExit("loadtests/locustfile.py needs --vdb-scenario FILE (or VDB_HARNESS_SCENARIO)")
     if not environment.host:
@@ -82,3 +85,61 @@ def _init(environment: Any, **_: Any) -> None:
                        max_requests=options.vdb_max_requests)
     ctx.attach(environment)
     chosen.context = ctx
+    if options.vdb_out:
+        _write_at_exit(environment, ctx)
+
+
+def _summary_path(environment: Any, name: str) -> Any:
+    from pathlib import Path
+
+    return Path(environment.parsed_options.vdb_out) / name
+
+
+def _merge_on_master(environment: Any) -> None:
+    from loadtests.context import FINAL_MESSAGE, RunContext
+    from scenarios.targets import Connection
+
+    ctx = RunContext(plans=[], conn=Connection(uri=environment.host or ""))
+    environment.events.worker_report.add_listener(
+        lambda client_id, data: ctx.add_delta(data["vdb"]) if "vdb" in data else None)
+    environment.runner.register_message(FINAL_MESSAGE, lambda environment, msg, **_kw: ctx.add_delta(msg.data))
+    if environment.parsed_options.vdb_out:
+        environment.events.quitting.add_listener(
+            lambda **_kw: _write_summary(_summary_path(environment, "master.json"), ctx))
+
+
+def _write_at_exit(environment: Any, ctx: Any) -> None:
+    from locust.runners import WorkerRunner
+
+    if isinstance(environment.runner, WorkerRunner):
+        # deltas leave with every report; keep a running total of what was shipped for the worker's own file
+        from loadtests.recall_tracker import RecallTracker
+        from loadtests.recorder import Recorder
+
+        shipped = type(ctx)(plans=[], conn=ctx.conn, recorder=Recorder(), recall=RecallTracker({}))
+        take = ctx.take_delta
+
+        def take_and_keep() -> dict:
+            data = take()
+            shipped.add_delta(data)
+            return data
+
+        ctx.take_delta = take_and_keep  # type: ignore[method-assign]
+        environment.events.quitting.add_listener(lambda **_kw: _write_summary(
+            _summary_path(environment, f"worker-{environment.runner.worker_index}.json"), shipped))
+    else:
+        environment.events.quitting.add_listener(
+            lambda **_kw: _write_summary(_summary_path(environment, "local.json"), ctx))
+
+
+def _write_summary(path: Any, ctx: Any) -> None:
+    import json as _json
+
+    from scenarios.results import atomic_write_text
+
+    summary = {label: {"requests": rec.requests, "failures": rec.failures, "errors_by_code": rec.errors,
+                       "hdr_count": rec.histogram.get_total_count(), "latency_ms": rec.latency_ms(),
+                       "recall": (ctx.recall.stats[label].summary() if label in ctx.recall.stats else None)}
+               for label, rec in ctx.recorder.tasks.items()}
+    atomic_write_text(path, _json.dumps({"tasks": summary, "recorder": ctx.recorder.snapshot(),
+                                         "recall": ctx.recall.snapshot()}, indent=1))
