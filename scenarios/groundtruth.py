@@ -25,10 +25,14 @@ from scenarios.model import Metric, RankerSpec
 #: ``progress(done, total)``: train rows scanned so far (summed over query blocks) out of the total.
 Progress = Callable[[int, int], None]
 
-#: Bytes of the per-chunk score matrix (float32 scores plus selection temporaries stay within ~4x of this).
-WORKING_BYTES = 32 << 20
+#: Bytes of the per-chunk score matrix; the other temporaries of exact_topk stay well below it.
+WORKING_BYTES = 64 << 20
 #: Queries handled together; more queries are processed block by block.
 QUERY_BLOCK = 1024
+#: Key given to padding rows (finite, so the matmul never computes 0 * inf); keys at or above
+#: EXCLUDED never qualify. Real keys stay far below it unless vector components approach 1e19.
+_SENTINEL = np.float32(2e38)
+_EXCLUDED = np.float32(1e38)
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,11 @@ class GroundTruth:
 
 
 def score_pairs(train: Any, queries: Any, query_index: np.ndarray, rows: np.ndarray, metric: Metric) -> np.ndarray:
-    """float64 scores of ``train[rows[i]]`` against ``queries[query_index[i]]`` (same shapes), in Milvus' convention."""
+    """Scores of ``train[rows[i]]`` against ``queries[query_index[i]]`` (same shapes), in Milvus' convention.
+
+    Dense vectors are scored in float32 (L2 as the sum of squared differences, free of the cancellation of
+    ``|x|^2 - 2 q.x + |q|^2``), sparse ones in float64; the result is float64.
+    """
     query_index = np.asarray(query_index, dtype=np.int64)
     rows = np.asarray(rows, dtype=np.int64)
     if sp.issparse(train):
@@ -76,11 +84,16 @@ def score_pairs(train: Any, queries: Any, query_index: np.ndarray, rows: np.ndar
         tn = np.asarray(t.multiply(t).sum(axis=1), dtype=np.float64).ravel()
         qn = np.asarray(q.multiply(q).sum(axis=1), dtype=np.float64).ravel()
     else:
-        t = np.asarray(train[rows], dtype=np.float64)
-        q = np.asarray(queries, dtype=np.float64)[query_index]
-        dot = np.einsum("ij,ij->i", t, q)
-        tn = np.einsum("ij,ij->i", t, t)
-        qn = np.einsum("ij,ij->i", q, q)
+        t = np.asarray(train[rows], dtype=np.float32)
+        q = np.asarray(queries[query_index], dtype=np.float32)
+        if metric is Metric.L2:
+            t -= q
+            return np.einsum("ij,ij->i", t, t).astype(np.float64)
+        dot = np.einsum("ij,ij->i", t, q).astype(np.float64)
+        if metric is Metric.IP:
+            return dot
+        tn = np.einsum("ij,ij->i", t, t).astype(np.float64)
+        qn = np.einsum("ij,ij->i", q, q).astype(np.float64)
     if metric is Metric.IP:
         return dot
     if metric is Metric.COSINE:
@@ -131,7 +144,11 @@ def exact_topk(train: Any, queries: Any, k: int, metric: Metric, *, mask: Option
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != (n,):
             raise ValueError(f"mask has shape {mask.shape}, expected ({n},)")
-    keep_k = min(k, n)
+    selected = None if mask is None else np.flatnonzero(mask)
+    m = n if selected is None else len(selected)
+    keep_k = min(k, m)
+    if keep_k == 0:
+        return _finalise(train, queries, np.full((nq, 0), -1, dtype=np.int64), k, metric)
     chunk_rows = max(1, int(chunk_rows or default_chunk_rows(nq)))
     group = _group_size(chunk_rows, keep_k)
     padded = -(-chunk_rows // group) * group
@@ -143,24 +160,23 @@ def exact_topk(train: Any, queries: Any, k: int, metric: Metric, *, mask: Option
     keys_buf = np.empty((min(nq, QUERY_BLOCK), padded), dtype=np.float32)
     blocks = [(s, min(s + QUERY_BLOCK, nq)) for s in range(0, nq, QUERY_BLOCK)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for start in range(0, n, chunk_rows):
-            stop = min(start + chunk_rows, n)
-            chunk_mask = None if mask is None else mask[start:stop]
-            if chunk_mask is not None and not chunk_mask.any():
-                continue
+        for start in range(0, m, chunk_rows):  # chunks of the qualifying rows only
+            stop = min(start + chunk_rows, m)
+            columns: int | np.ndarray = start if selected is None else selected[start:stop]
+            raw = train[start:stop] if selected is None else train[columns]
             width = -(-(stop - start) // group) * group
-            chunk = _augmented_chunk(train[start:stop], metric, cols, width, chunk_mask)
+            chunk = _augmented_chunk(raw, metric, cols, width)
             for qs, qe in blocks:
                 keys = keys_buf[: qe - qs, :width]
                 _fill_keys(q_aug, qs, qe, chunk, keys)
                 bounds = np.linspace(qs, qe, min(threads, qe - qs) + 1).astype(int)
-                futures = [pool.submit(_scan_merge, keys[a - qs:b - qs], start, best_key[a:b], best_idx[a:b], group)
+                futures = [pool.submit(_scan_merge, keys[a - qs:b - qs], columns, best_key[a:b], best_idx[a:b], group)
                            for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
                 for future in futures:
                     future.result()
             if progress is not None:
-                progress(stop, n)
-    best_idx[~np.isfinite(best_key)] = -1
+                progress(stop, m)
+    best_idx[best_key >= _EXCLUDED] = -1
     return _finalise(train, queries, best_idx, k, metric)
 
 
@@ -176,8 +192,8 @@ def _augmented_queries(queries: Any, metric: Metric, cols: int) -> Any:
     """Queries set up so that ``q_aug @ chunk_aug.T`` is the ranking key (lower is better).
 
     Dense: ``[-q, 1]`` for IP/COSINE (q normalised for COSINE) and ``[q, 1]`` for L2, against train rows
-    ``[x, 0]`` resp. ``[-2x, |x|^2]``, the last column turned to +inf for masked and padding rows. So the key is
-    -IP, -cosine or ``|x|^2 - 2 q.x`` (L2 minus the per-query constant ``|q|^2``). Sparse queries are kept as CSR.
+    ``[x, 0]`` resp. ``[-2x, |x|^2]``, the last column set to a huge sentinel for padding rows. So the key is
+    -IP, -cosine or ``|x|^2 - 2 q.x`` (L2 minus the per-query constant ``|q|^2``). Sparse queries stay CSR.
     """
     if sp.issparse(queries):
         q = _align_columns(sp.csr_matrix(queries, dtype=np.float32), cols)
@@ -200,23 +216,21 @@ def _augmented_queries(queries: Any, metric: Metric, cols: int) -> Any:
     return out
 
 
-def _augmented_chunk(raw: Any, metric: Metric, cols: int, width: int, chunk_mask: Optional[np.ndarray]) -> Any:
+def _augmented_chunk(raw: Any, metric: Metric, cols: int, width: int) -> Any:
     """A train chunk in the form :func:`_augmented_queries` describes, padded to ``width`` rows.
 
-    Sparse chunks are returned as ``(csr, bias)`` with ``bias`` the per-row additive term (``|x|^2`` for L2, +inf
-    for masked and padding rows) and the multiplier of the dot product.
+    Sparse chunks are returned as ``(csr, bias, factor)``: ``bias`` the per-row additive term (``|x|^2`` for L2,
+    the sentinel for padding rows) and ``factor`` the multiplier of the dot product.
     """
     c = raw.shape[0]
     if sp.issparse(raw):
         chunk = _align_columns(sp.csr_matrix(raw, dtype=np.float32), cols)
         sq = np.asarray(chunk.multiply(chunk).sum(axis=1), dtype=np.float32).ravel()
-        bias = np.full(width, np.inf, dtype=np.float32)
+        bias = np.full(width, _SENTINEL, dtype=np.float32)
         bias[:c] = sq if metric is Metric.L2 else 0.0
         if metric is Metric.COSINE:
             inv = np.divide(1.0, np.sqrt(sq), out=np.zeros_like(sq), where=sq > 0)
             chunk = sp.csr_matrix(sp.diags(inv) @ chunk)
-        if chunk_mask is not None:
-            bias[:c][~chunk_mask] = np.inf
         return chunk, bias, (-2.0 if metric is Metric.L2 else -1.0)
     x = np.asarray(raw, dtype=np.float32)
     out = np.zeros((width, x.shape[1] + 1), dtype=np.float32)
@@ -229,9 +243,7 @@ def _augmented_chunk(raw: Any, metric: Metric, cols: int, width: int, chunk_mask
         np.divide(x, norms, out=body, where=norms > 0)
     else:
         body[:] = x
-    out[c:, -1] = np.inf
-    if chunk_mask is not None:
-        out[:c, -1][~chunk_mask] = np.inf
+    out[c:, -1] = _SENTINEL
     return out
 
 
@@ -248,22 +260,26 @@ def _fill_keys(q_aug: Any, qs: int, qe: int, chunk: Any, keys: np.ndarray) -> No
     np.matmul(q_aug[qs:qe], chunk.T, out=keys)
 
 
-def _scan_merge(keys: np.ndarray, offset: int, best_key: np.ndarray, best_idx: np.ndarray, group: int) -> None:
+def _scan_merge(keys: np.ndarray, columns: int | np.ndarray, best_key: np.ndarray, best_idx: np.ndarray, group: int) -> None:
     """Merge one block of keys (queries x chunk columns) into the running top-k of the same queries, in place.
 
+    ``columns`` maps a chunk column to its train row: an offset, or an array of row positions.
+
     Only columns that can enter the top-k are looked at: the chunk is folded into ``group``-wide column minima,
-    groups whose minimum is above the threshold (the running k-th key, tightened by the k-th group minimum of
-    this chunk) are skipped, and the survivors are merged with ``np.argpartition``.
+    groups whose minimum is above the threshold (the running k-th key; until k keys are known, the k-th group
+    minimum of this chunk) are skipped, and the survivors are merged with ``np.argpartition``.
     """
     nq, width = keys.shape
     k = best_key.shape[1]
     span = width // group
     mins = np.minimum.reduce(keys.reshape(nq, group, span), axis=1) if group > 1 else keys
     threshold = best_key.max(axis=1)
-    if span > k:
+    unbounded = bool((threshold >= _EXCLUDED).any())
+    if unbounded and span > k:  # first chunks: bound by this chunk's k-th group minimum
         np.minimum(threshold, np.partition(mins, k - 1, axis=1)[:, k - 1], out=threshold)
     hit = mins <= threshold[:, None]
-    hit &= mins < np.inf
+    if unbounded:
+        hit &= mins < _EXCLUDED
     rows, groups = np.nonzero(hit)
     if rows.size == 0:
         return
@@ -271,6 +287,8 @@ def _scan_merge(keys: np.ndarray, offset: int, best_key: np.ndarray, best_idx: n
     rows = np.repeat(rows, group)
     values = keys.ravel()[flat]
     keep = values <= threshold[rows]
+    if unbounded:
+        keep &= values < _EXCLUDED
     rows, values, flat = rows[keep], values[keep], flat[keep]
     counts = np.bincount(rows, minlength=nq)
     slot = np.arange(rows.size) - (np.cumsum(counts) - counts)[rows]
@@ -279,20 +297,22 @@ def _scan_merge(keys: np.ndarray, offset: int, best_key: np.ndarray, best_idx: n
     all_idx = np.full((nq, k + extra), -1, dtype=np.int64)
     all_key[:, :k], all_idx[:, :k] = best_key, best_idx
     all_key[rows, k + slot] = values
-    all_idx[rows, k + slot] = flat - rows * width + offset
+    col = flat - rows * width
+    all_idx[rows, k + slot] = col + columns if isinstance(columns, int) else columns[col]
     pick = np.argpartition(all_key, k - 1, axis=1)[:, :k]
     best_key[:] = np.take_along_axis(all_key, pick, axis=1)
     best_idx[:] = np.take_along_axis(all_idx, pick, axis=1)
 
 
 def _finalise(train: Any, queries: Any, idx: np.ndarray, k: int, metric: Metric) -> GroundTruth:
-    """Exact (float64-computed) scores for the selected rows, sorted best first (ties: lower row first), padded."""
+    """Exact scores (see :func:`score_pairs`) for the selected rows, sorted best first (ties: lower row first),
+    padded to ``k``."""
     nq, kept = idx.shape
     scores = np.full((nq, kept), np.nan, dtype=np.float64)
     valid = idx >= 0
     if valid.any():
         qi, _ = np.nonzero(valid)
-        step = max(1, (32 << 20) // (8 * max(1, train.shape[1])))  # bound the gathered rows' memory
+        step = max(1, (16 << 20) // (4 * max(1, train.shape[1])))  # bound the gathered rows' memory
         flat_rows, flat_scores = idx[valid], np.empty(int(valid.sum()))
         for s in range(0, len(flat_rows), step):
             flat_scores[s:s + step] = score_pairs(train, queries, qi[s:s + step], flat_rows[s:s + step], metric)

@@ -38,13 +38,18 @@ def recall_at_k(returned_true_scores: Sequence[float] | np.ndarray, kth_true_sco
     """
     if k <= 0:
         return 1.0
-    scores = np.asarray(returned_true_scores, dtype=np.float64)
+    higher = metric is None or metric.higher_is_better
+    return _recall(np.asarray(returned_true_scores, dtype=np.float64), _limit(kth_true_score, eps, higher), k, higher)
+
+
+def _limit(kth_true_score: float, eps: float, higher: bool) -> float:
+    """The worst true score that still counts as a hit."""
     tol = tolerance(kth_true_score, eps)
-    with np.errstate(invalid="ignore"):
-        if metric is None or metric.higher_is_better:
-            hits = int(np.count_nonzero(scores >= kth_true_score - tol))
-        else:
-            hits = int(np.count_nonzero(scores <= kth_true_score + tol))
+    return float(kth_true_score) - tol if higher else float(kth_true_score) + tol
+
+
+def _recall(scores: np.ndarray, limit: float, k: int, higher: bool) -> float:
+    hits = int(np.count_nonzero(scores >= limit if higher else scores <= limit))  # NaN compares false: a miss
     return min(hits, k) / k
 
 
@@ -94,6 +99,17 @@ class IdIndex:
         found = self._sorted[pos] == arr if self.size else np.zeros(len(arr), dtype=bool)
         return np.where(found, self._order[pos], -1)
 
+    def unique_rows(self, returned_ids: Sequence[Any]) -> np.ndarray:
+        """Distinct row positions of the ids the dataset has (unknown ids dropped), in first-seen order."""
+        if self._identity and all(type(i) is int for i in returned_ids):  # the common case, kept cheap
+            n = self.size
+            seen = dict.fromkeys(i for i in returned_ids if 0 <= i < n)
+            return np.fromiter(seen, dtype=np.int64, count=len(seen))
+        rows = self.rows(returned_ids)
+        rows = rows[rows >= 0]
+        _, first = np.unique(rows, return_index=True)
+        return rows[np.sort(first)]
+
     def _row_of(self, value: Any) -> int:
         try:
             return int(self.rows([int(value)])[0])
@@ -127,12 +143,14 @@ class RecallScorer:
             self._query_sq = np.asarray(self._queries.multiply(self._queries).sum(axis=1), dtype=np.float64).ravel()
         else:
             self._train = train
-            self._queries = np.asarray(queries, dtype=np.float64)
-            self._query_sq = np.einsum("ij,ij->i", self._queries, self._queries)
+            self._queries = np.asarray(queries, dtype=np.float32)
+            self._query_sq = np.einsum("ij,ij->i", self._queries, self._queries).astype(np.float64)
         valid = truth.indices[:, : self.k] >= 0
-        self._k_eff = valid.sum(axis=1)
-        last = np.maximum(self._k_eff - 1, 0)
-        self._kth = truth.scores[np.arange(len(truth)), last].astype(np.float64)
+        k_eff = valid.sum(axis=1)
+        kth = truth.scores[np.arange(len(truth)), np.maximum(k_eff - 1, 0)].astype(np.float64)
+        self._higher = metric.higher_is_better
+        self._k_eff: list[int] = k_eff.tolist()
+        self._limits: list[float] = [_limit(v, eps, self._higher) for v in kth.tolist()]
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, field: str, truth: GroundTruth, metric: Metric, **kwargs: Any
@@ -141,14 +159,21 @@ class RecallScorer:
         return cls(dataset.ids, dataset.vectors[field], dataset.queries[field], truth, metric, **kwargs)
 
     def true_scores(self, query_index: int, rows: np.ndarray) -> np.ndarray:
-        """True scores (float64, Milvus convention) of train ``rows`` (all valid) against query ``query_index``."""
+        """True scores (Milvus convention) of train ``rows`` (all valid) against query ``query_index``.
+
+        Dense vectors are scored in float32, L2 as a sum of squared differences (no cancellation).
+        """
         if self._sparse:
             dot = self._sparse_dots(query_index, rows)
             row_sq = self._train_sq[rows]
         else:
-            vecs = np.asarray(self._train[rows], dtype=np.float64)
-            dot = vecs @ self._queries[query_index]
-            row_sq = np.einsum("ij,ij->i", vecs, vecs) if self.metric is not Metric.IP else None
+            vecs = np.asarray(self._train[rows], dtype=np.float32)
+            q = self._queries[query_index]
+            if self.metric is Metric.L2:
+                vecs -= q
+                return np.einsum("ij,ij->i", vecs, vecs)
+            dot = vecs @ q
+            row_sq = np.einsum("ij,ij->i", vecs, vecs) if self.metric is Metric.COSINE else None
         if self.metric is Metric.IP:
             return dot
         q_sq = self._query_sq[query_index]
@@ -176,17 +201,15 @@ class RecallScorer:
 
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Recall@k of one response to query ``query_index`` (1.0 when no row qualifies and none is expected)."""
-        k = int(self._k_eff[query_index])
+        k = self._k_eff[query_index]
         if k == 0:
             return 1.0
-        rows = self.index.rows(list(returned_ids)[: self.k] if not isinstance(returned_ids, np.ndarray)
-                               else returned_ids[: self.k])
-        rows = np.unique(rows[rows >= 0])
+        rows = self.index.unique_rows(returned_ids[: self.k])
         if self.mask is not None:
             rows = rows[self.mask[rows]]
         if rows.size == 0:
             return 0.0
-        return recall_at_k(self.true_scores(query_index, rows), self._kth[query_index], k, self.metric, self.eps)
+        return _recall(self.true_scores(query_index, rows), self._limits[query_index], k, self._higher)
 
 
 class HybridRecallScorer:
@@ -224,8 +247,7 @@ class HybridRecallScorer:
         k = self._k_eff[query_index]
         if k == 0:
             return 1.0
-        rows = self.index.rows(list(returned_ids)[: self.limit])
-        rows = np.unique(rows[rows >= 0])
+        rows = self.index.unique_rows(returned_ids[: self.limit])
         if rows.size == 0:
             return 0.0
         return recall_at_k(self.fused_scores(query_index, rows), self._kth[query_index], k, None, self.eps)
