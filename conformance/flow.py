@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Iterable
 import numpy as np
 import scipy.sparse as sp
 
-from conformance.flow_calls import FlowCall, setup_calls, task_calls
+from conformance.flow_calls import FlowCall, already_exists, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
 from scenarios.errors import client_error_text
 from scenarios.model import Scenario
@@ -125,7 +125,7 @@ def _grouped(calls: list[FlowCall]) -> Iterable[list[FlowCall]]:
 
 
 def _after(call: FlowCall, outcome: StepOutcome, exc: BaseException | None) -> list[FlowCall]:
-    outcome.optional = call.optional
+    outcome.optional = call.optional or (exc is not None and call.method.startswith("create") and already_exists(exc))
     if exc is None or call.on_reject is None or not _is_server_rejection(exc):
         return []
     replacement = call.on_reject(exc)
