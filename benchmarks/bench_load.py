@@ -1,0 +1,181 @@
+"""Load-path overheads, measured side by side on the same embedded server (prints ratios; not a test).
+
+Variants, each run in its own child process for ``--seconds`` with ``--users`` concurrent users (interleaved
+rounds, the median of ``--rounds`` is compared):
+
+  raw          a plain pymilvus loop: one MilvusClient per thread, N native threads, no Locust, no gevent
+  ours         loadtests' MilvusSyncUser (gRPC under gevent) with per-request recall scoring
+  ours-norec   the same without recall scoring
+  ours-async   loadtests' MilvusAsyncUser (AsyncMilvusClient on an asyncio loop in a native thread)
+  contrib      Locust's own locust.contrib.milvus.MilvusUser doing the same searches
+
+Ratios printed: ours / raw (goal >= 0.95), recall cost 1 - ours / ours-norec (goal <= 3 %), async / sync, and
+ours / contrib (goal >= 1.0). Usage: python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCENARIO = "dense_search"
+VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib")
+
+
+def child(variant: str, uri: str, users: int, seconds: float) -> dict:
+    """Run one variant in this (fresh) process; returns successful requests and wall seconds."""
+    from scenarios.loader import load_scenario, resolve_scenario_path
+
+    path = resolve_scenario_path(SCENARIO)
+    scenario = load_scenario(path)
+    if variant == "raw":
+        return _raw(scenario, path, uri, users, seconds)
+    if variant == "contrib":
+        return _contrib(scenario, path, uri, users, seconds)
+    from loadtests import gevent_grpc
+
+    gevent_grpc.enable()
+    from loadtests.plan import load_plan
+    from loadtests.runner import run_local
+    from loadtests.shapes import StagesShape
+    from scenarios.targets import Connection
+
+    plan = load_plan(scenario, path.parent, with_recall=variant != "ours-norec")
+    ctx = plan.context(Connection(uri=uri, timeout=30), score_recall=variant != "ours-norec")
+    run = run_local(ctx, "async" if variant == "ours-async" else "sync",
+                    StagesShape([(seconds, users)], float(users) * 100))
+    ok = sum(r.requests - r.failures for r in ctx.recorder.tasks.values())
+    fails = sum(r.failures for r in ctx.recorder.tasks.values())
+    return {"ok": ok, "failures": fails, "seconds": run.duration_s}
+
+
+def _queries(scenario, path) -> list:
+    from scenarios.datasets.build import build_dataset
+
+    data = build_dataset(scenario, path.parent)
+    import numpy as np
+
+    return np.asarray(data.queries["vector"], dtype=np.float32).tolist()
+
+
+def _raw(scenario, path, uri: str, users: int, seconds: float) -> dict:
+    import threading
+
+    from pymilvus import MilvusClient
+
+    queries = _queries(scenario, path)
+    counts = [0] * users
+    start_at = time.perf_counter() + 1.0
+    stop_at = start_at + seconds
+
+    def loop(i: int) -> None:
+        client = MilvusClient(uri=uri, timeout=30)
+        n = i
+        while time.perf_counter() < start_at:
+            time.sleep(0.001)
+        while time.perf_counter() < stop_at:
+            client.search(scenario.collection.name, [queries[n % len(queries)]], limit=10, anns_field="vector",
+                          consistency_level=scenario.workload.consistency_level, timeout=30)
+            counts[i] += 1
+            n += users
+        client.close()
+
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"ok": sum(counts), "failures": 0, "seconds": seconds}
+
+
+def _contrib(scenario, path, uri: str, users: int, seconds: float) -> dict:
+    from locust.contrib.milvus import MilvusUser  # patches gevent and gRPC on import, as that module does
+
+    from locust import constant, task
+    from locust.env import Environment
+
+    queries = _queries(scenario, path)
+    name = scenario.collection.name
+
+    class ContribUser(MilvusUser):
+        wait_time = constant(0)
+
+        def __init__(self, environment):  # noqa: ANN001 - Locust's signature
+            super().__init__(environment, uri=uri, token="", collection_name=name, timeout=30)
+            self.n = id(self) % len(queries)
+
+        @task
+        def search_once(self) -> None:
+            self.n += 1
+            self.search([queries[self.n % len(queries)]], "vector", 10)
+
+    counts = {"ok": 0, "failures": 0}
+
+    def on_request(exception=None, **_kw) -> None:  # noqa: ANN001
+        counts["failures" if exception else "ok"] += 1
+
+    import gevent
+
+    env = Environment(user_classes=[ContribUser])
+    env.events.request.add_listener(on_request)
+    runner = env.create_local_runner()
+    runner.start(users, spawn_rate=users * 100)
+    gevent.sleep(0.5)
+    counts.update(ok=0, failures=0)
+    started = time.perf_counter()
+    gevent.sleep(seconds)
+    elapsed = time.perf_counter() - started
+    snapshot = dict(counts)
+    runner.quit()
+    return {**snapshot, "seconds": elapsed}
+
+
+def main() -> None:
+    """Start the server, prepare the collection, run every variant ``rounds`` times interleaved, print ratios."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--child", nargs=2, metavar=("VARIANT", "URI"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child[0], args.child[1], args.users, args.seconds)))
+        return
+
+    from scenarios.embedded import EmbeddedMilvus
+
+    with EmbeddedMilvus() as server:
+        prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
+                               "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
+                              capture_output=True, text=True, timeout=600)
+        if prep.returncode != 0:
+            sys.exit(f"prepare failed: {prep.stderr[-2000:]}")
+        qps: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        for r in range(args.rounds):
+            for variant in VARIANTS:
+                out = subprocess.run([sys.executable, __file__, "--users", str(args.users), "--seconds",
+                                      str(args.seconds), "--child", variant, server.uri],
+                                     capture_output=True, text=True, timeout=600)
+                if out.returncode != 0:
+                    sys.exit(f"{variant} failed: {out.stderr[-2000:]}")
+                res = json.loads(out.stdout.strip().splitlines()[-1])
+                qps[variant].append(res["ok"] / res["seconds"])
+                print(f"round {r + 1} {variant:11s} {qps[variant][-1]:8.1f} QPS  ({res['failures']} failures)",
+                      flush=True)
+    med = {v: statistics.median(q) for v, q in qps.items()}
+    print(f"\n{args.users} users, {args.seconds:.0f} s per run, median of {args.rounds} rounds, "
+          f"scenario {SCENARIO} on embedded Milvus Lite")
+    print(f"ours (Locust sync user) / raw pymilvus threads : {med['ours'] / med['raw']:.3f}   (goal >= 0.95)")
+    print(f"recall scoring cost (1 - on/off)               : {1 - med['ours'] / med['ours-norec']:+.3%}  "
+          f"(goal <= 3 %)")
+    print(f"async user / sync user                         : {med['ours-async'] / med['ours']:.3f}")
+    print(f"ours / locust.contrib.milvus.MilvusUser        : {med['ours'] / med['contrib']:.3f}   (goal >= 1.0)")
+
+
+if __name__ == "__main__":
+    main()
