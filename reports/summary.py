@@ -98,7 +98,8 @@ def run_steps(r: LoadedResult) -> list[list[str]]:
     """The two-client flow of a ``run`` result, one row per step, in ``RUN_COLUMNS`` order."""
     steps = r.section("run").get("steps") or []
     return [[str(st.get("step")), _side(st.get("sync")), _side(st.get("async")),
-             "yes" if st.get("match") else f"no: {st.get('why') or ''}"]
+             "yes" if st.get("match") else (f"follows from {st['consequence_of']}" if st.get("consequence_of")
+                                            else f"no: {st.get('why') or ''}")]
             for st in steps if isinstance(st, dict)]
 
 

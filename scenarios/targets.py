@@ -55,7 +55,8 @@ class Connection:
         out: dict[str, Any] = {"kind": self.kind, "uri": redact_uri(self.uri), "db_name": self.db_name}
         if self.embedded:
             out.update(backend=self.embedded.engine, backend_version=self.embedded.backend_version,
-                       engine=self.embedded.engine)
+                       engine=self.embedded.engine,
+                       server_version=f"{self.embedded.engine} {self.embedded.backend_version}")
         return out
 
 

@@ -1,0 +1,132 @@
+"""The main job, end to end on one embedded Milvus Lite server (or --target):
+
+  1. run      the seed tutorial's flow once through MilvusClient and once through AsyncMilvusClient, compared
+  2. load     a short Locust load run of the same scenario (dense, sparse, hybrid, query) with exact recall
+  3. report   HTML + Markdown + JUnit XML from both results
+
+Each stage is its own `vdb-harness` process against one shared server, and writes OUT/<stage>/result.json.
+Ends with the path of the HTML report and a one-screen summary. Exit 0 when every stage passed, 1 when one
+measured a failure (a divergence, a broken SLO), 2 for bad input or infrastructure, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
+    add_target_flags, out_dir_from_args, target_from_args
+from scenarios.targets import open_target
+
+DEFAULT_SCENARIO = "seed_tutorial"
+
+
+@dataclass
+class Stage:
+    """One stage of the demo: its name, the subcommand argv (without target flags) and its exit code."""
+
+    name: str
+    argv: list[str]
+    exit_code: Optional[int] = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags of ``vdb-harness demo``."""
+    parser.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario to demo (default: seed_tutorial)")
+    parser.add_argument("--run-time", default="15s", help="length of the load run's concurrent phase (default 15s)")
+    parser.add_argument("--users", type=int, default=4, help="concurrent users of the load run (default 4)")
+    add_target_flags(parser)
+    add_out_flag(parser)
+
+
+def _stages(args: argparse.Namespace, out: Path) -> list[Stage]:
+    return [
+        Stage("run", ["run", args.scenario, "--out", str(out / "run")]),
+        Stage("load", ["load", args.scenario, "--users", str(args.users), "--run-time", args.run_time,
+                       "--serial-time", "3s", "--out", str(out / "load")]),
+        Stage("report", ["report", str(out / "run" / "result.json"), str(out / "load" / "result.json"),
+                         "--title", f"vdb-harness demo: {args.scenario}", "--out", str(out / "report")]),
+    ]
+
+
+def _target_flags(uri: str, args: argparse.Namespace) -> list[str]:
+    flags = ["--target", uri]
+    if args.token_env:
+        flags += ["--token-env", args.token_env]
+    if args.db_name:
+        flags += ["--db", args.db_name]
+    if args.timeout:
+        flags += ["--timeout", str(args.timeout)]
+    return flags
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute ``vdb-harness demo``; returns the exit code."""
+    console = Console(highlight=False)
+    out = out_dir_from_args(args, "demo")
+    target = target_from_args(args)
+    stages = _stages(args, out)
+    with open_target(target) as conn:
+        console.rule(f"vdb-harness demo on {escape(conn.describe()['uri'])}")
+        for stage in stages:
+            argv = stage.argv if stage.name == "report" else stage.argv + _target_flags(conn.uri, args)
+            console.rule(f"[bold]{stage.name}[/]: vdb-harness {escape(' '.join(stage.argv))}")
+            try:
+                stage.exit_code = subprocess.call([sys.executable, "-m", "reports.cli", *argv])
+            except KeyboardInterrupt:
+                stage.exit_code = EXIT_INTERRUPTED
+            if stage.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
+                break  # a later stage has nothing to stand on
+    _summary(console, stages, out)
+    codes = [s.exit_code for s in stages if s.exit_code is not None]
+    for code in (EXIT_INTERRUPTED, EXIT_BAD_INPUT, EXIT_FAILED):
+        if code in codes:
+            return code
+    return EXIT_OK
+
+
+def _summary(console: Console, stages: list[Stage], out: Path) -> None:
+    table = Table(title="demo summary")
+    table.add_column("stage")
+    table.add_column("verdict")
+    table.add_column("what it measured")
+    verdicts = {EXIT_OK: "[green]pass[/]", EXIT_FAILED: "[red]fail[/]", EXIT_BAD_INPUT: "[yellow]error[/]",
+                EXIT_INTERRUPTED: "[yellow]interrupted[/]", None: "[dim]not run[/]"}
+    for stage in stages:
+        table.add_row(stage.name, verdicts.get(stage.exit_code, f"exit {stage.exit_code}"),
+                      escape(_measured(stage, out)))
+    console.print(table)
+    html = out / "report" / "report.html"
+    if html.exists():
+        console.print(f"HTML report: [bold]{escape(str(html.resolve()))}[/]")
+
+
+def _measured(stage: Stage, out: Path) -> str:
+    path = out / stage.name / "result.json"
+    if stage.name == "report" or not path.exists():
+        return str(out / stage.name) if stage.exit_code == EXIT_OK else ""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return f"unreadable result: {path}"
+    if stage.name == "run":
+        steps = (data.get("run") or {}).get("steps") or []
+        bad = [s["step"] for s in steps if not s.get("match") and not s.get("consequence_of")]
+        return f"{len(steps)} steps, " + (f"diverged at: {', '.join(bad)}" if bad else "both clients agree")
+    tasks = (data.get("load") or {}).get("tasks") or {}
+    parts = []
+    for label, t in tasks.items():
+        recall = (t.get("recall") or {}).get("mean")
+        p99 = (t.get("latency_ms") or {}).get("p99")
+        parts.append(f"{label}: {t.get('qps', 0):.0f} qps, p99 {p99 if p99 is None else round(p99, 1)} ms"
+                     + (f", recall {recall:.3f}" if isinstance(recall, (int, float)) else ""))
+    return "; ".join(parts) or str(data.get("status"))
