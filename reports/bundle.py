@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from scenarios.errors import BadInputError
-from scenarios.results import atomic_write_text, package_version, utc_now
+from scenarios.results import atomic_write, atomic_write_bytes, atomic_write_text, package_version, utc_now
 
 FORMAT = "vdb-harness/bundle"
 VERSION = 1
@@ -61,20 +61,6 @@ def redact(root: Path, secrets: list[str]) -> list[str]:
     return changed
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file + fsync + rename."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
                   if (p.is_file() or p.is_symlink()) and p.relative_to(root).as_posix() != MANIFEST)
@@ -94,16 +80,13 @@ def write_manifest(root: Path, info: dict[str, Any]) -> dict[str, Any]:
 def write_archive(root: Path) -> Path:
     """``root.tar.gz`` next to ``root`` (written to a temp file, then renamed), files under ``root.name/``."""
     archive = root.parent / f"{root.name}.tar.gz"
-    fd, tmp = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".tmp", dir=root.parent)
-    os.close(fd)
-    try:
-        with tarfile.open(tmp, "w:gz") as tar:
+
+    def write(handle: Any) -> None:
+        with tarfile.open(fileobj=handle, mode="w:gz") as tar:
             for rel in [MANIFEST, *_files(root)]:
                 tar.add(root / rel, arcname=f"{root.name}/{rel}", recursive=False)
-        os.replace(tmp, archive)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(archive, write)
     return archive
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scenarios.model import Metric, RankerSpec
+from scenarios.results import atomic_write
 
 #: ``progress(done, total)``: train rows scanned so far (summed over query blocks) out of the total.
 Progress = Callable[[int, int], None]
@@ -437,18 +437,9 @@ def cached_ground_truth(cache_dir: Path | str, key_parts: dict[str, Any],
     if cached is not None:
         return cached
     truth = compute()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".gt-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, indices=truth.indices, scores=truth.scores,
-                     metric=np.array(truth.metric.value if truth.metric else ""), key=np.array(key))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fh: np.savez(fh, indices=truth.indices, scores=truth.scores,
+                                           metric=np.array(truth.metric.value if truth.metric else ""),
+                                           key=np.array(key)))
     return truth
 
 
