@@ -21,7 +21,10 @@ from loadtests import gevent_grpc
 
 gevent_grpc.enable()
 
+import tempfile  # noqa: E402
+
 import gevent  # noqa: E402
+from gevent import monkey  # noqa: E402
 
 from loadtests.context import FINAL_MESSAGE, RunContext  # noqa: E402
 from loadtests.shapes import StagesShape  # noqa: E402
@@ -131,17 +134,18 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
 
     env.events.worker_report.add_listener(on_worker_report)
     runner.register_message(FINAL_MESSAGE, on_final)
-    procs = [subprocess.Popen([sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
-                               "--master-host", "127.0.0.1", "--master-port", str(port), "--host", ctx.conn.uri,
-                               *worker_args],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ})
-             for _ in range(processes)]
+    logs = [tempfile.NamedTemporaryFile(prefix=f"vdb-harness-worker{i}-", suffix=".log", delete=False)
+            for i in range(processes)]
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
+            "--master-port", str(port), "--host", ctx.conn.uri, *worker_args]
+    procs = [SpawnedProcess(argv, log.fileno()) for log in logs]
     try:
         deadline = time.time() + connect_timeout
         while len(runner.clients.ready) < processes:
             if time.time() > deadline or any(p.poll() is not None for p in procs):
-                errors = [p.stderr.read().decode(errors="replace")[-2000:] for p in procs
-                          if p.poll() is not None and p.stderr]
+                errors = [f"worker exited ({p.returncode}): "
+                          + Path(log.name).read_text(errors="replace")[-1500:] + f" (log: {log.name})"
+                          for p, log in zip(procs, logs) if p.poll() is not None]
                 from scenarios.errors import InfrastructureError
 
                 raise InfrastructureError(f"{len(runner.clients.ready)} of {processes} Locust workers connected; "
@@ -161,12 +165,56 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
             stopped_by += f"; {missing} worker(s) sent no final report (their last seconds are missing)"
         return PhaseRun(name, ctx, started, finished, shape, stopped_by, _locust_totals(env), workers=processes)
     finally:
+        deadline = time.time() + 15.0
         for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
+            while p.poll() is None and time.time() < deadline:
+                gevent.sleep(0.1)  # poll, never block the hub
+            if p.poll() is None:
                 p.kill()
-                p.wait(5)
+        for log in logs:
+            log.close()
+            if all(p.returncode == 0 for p in procs):
+                Path(log.name).unlink(missing_ok=True)
+
+
+class SpawnedProcess:
+    """A child started with ``posix_spawn``: no fork, so gRPC's fork handlers never run in this process (with
+    gevent's fork-based Popen they could break this process' gRPC poller). stdin/stdout are /dev/null."""
+
+    def __init__(self, argv: list[str], stderr_fd: int) -> None:
+        actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_DUP2, stderr_fd, 2)]
+        env = {**os.environ, "GRPC_ENABLE_FORK_SUPPORT": "0"}
+        self.pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        """The exit code once the child has ended (-1 when gevent reaped it first), else None."""
+        if self.returncode is not None:
+            return self.returncode
+        try:
+            pid, status = monkey.get_original("os", "waitpid")(self.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped by gevent's child watcher
+            try:
+                os.kill(self.pid, 0)
+                return None
+            except ProcessLookupError:
+                self.returncode = -1
+                return self.returncode
+        if pid == 0:
+            return None
+        self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the child."""
+        try:
+            os.kill(self.pid, 9)
+        except ProcessLookupError:
+            pass
+        gevent.sleep(0.2)
+        self.poll()
 
 
 def worker_options(scenario_path: str, client: str, search_params: Optional[dict[str, Any]], score_recall: bool,

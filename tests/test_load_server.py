@@ -265,3 +265,74 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+HYBRID_TASKS = """
+    [[workload.tasks]]
+    kind = "hybrid_search"
+    name = "hybrid_rrf"
+    fields = ["vector", "sparse"]
+    route_limit = 20
+    ranker = { kind = "rrf" }
+    [[workload.tasks]]
+    kind = "hybrid_search"
+    name = "hybrid_weighted"
+    fields = ["vector", "sparse"]
+    route_limit = 20
+    ranker = { kind = "weighted", weights = [0.6, 0.4] }
+    [[workload.tasks]]
+    kind = "sparse_search"
+    """
+
+
+def _with_sparse(text: str) -> str:
+    text = text.replace('{ name = "pct", type = "INT64" },',
+                        '{ name = "pct", type = "INT64" },\n  { name = "sparse", type = "SPARSE_FLOAT_VECTOR" },')
+    text = text.replace("seed = 11", "seed = 11\nsparse_dim = 500\nsparse_nnz = 12")
+    return text + '\n[[indexes]]\nfield = "sparse"\nindex_type = "AUTOINDEX"\nmetric = "IP"\n'
+
+
+def test_hybrid_and_sparse_recall_on_async_workers_with_index_fallback(milvus: Connection, tmp_path: Path) -> None:
+    path = tmp_path / "hybrid.toml"
+    path.write_text(_with_sparse(scenario_text("load_hybrid", "FLAT", {}, HYBRID_TASKS, "max_requests = 300")))
+    result = load_cli(milvus, path, tmp_path / "out", "--client", "async", "--processes", "2")
+    load = result["load"]
+    sparse_index = next(i for i in load["prepare"]["indexes"] if i["field"] == "sparse")
+    if sparse_index["rejected"]:  # Milvus Lite 3.x: AUTOINDEX is refused on sparse vectors
+        assert sparse_index["fallback"] == "SPARSE_INVERTED_INDEX" and "rejected" in sparse_index["rejected"]
+        assert any("SPARSE_INVERTED_INDEX" in n for n in result["notes"])
+    assert load["phases"][-1]["workers"] == 2
+    for label in ("hybrid_rrf", "hybrid_weighted", "sparse_search"):
+        task = load["tasks"][label]
+        assert task["requests"] > 0 and task["failures"] == 0
+        assert task["recall"]["mean"] == 1.0, (label, task["recall"])
+    assert sum(t["requests"] for t in load["tasks"].values()) == load["phases"][-1]["locust"]["requests"]
+
+
+def test_writes_in_the_mix_make_search_recall_plainly_undefined(milvus: Connection, tmp_path: Path) -> None:
+    tasks = """
+        [[workload.tasks]]
+        kind = "dense_search"
+        weight = 3
+        [[workload.tasks]]
+        kind = "insert"
+        batch_size = 10
+        [[workload.tasks]]
+        kind = "upsert"
+        batch_size = 5
+        [[workload.tasks]]
+        kind = "delete"
+        batch_size = 5
+        [[workload.tasks]]
+        kind = "query"
+        filter = "pct == 3"
+        """
+    path = tmp_path / "rw.toml"
+    path.write_text(scenario_text("load_rw", "FLAT", {}, tasks, 'shape = "ladder"\nsteps = [1, 3]\nstep_time = "2s"'))
+    result = load_cli(milvus, path, tmp_path / "out")
+    load = result["load"]
+    search = load["tasks"]["dense_search"]
+    assert search["recall"] is None and "not defined" in search["recall_note"]
+    for label in ("insert", "upsert", "delete", "query", "dense_search"):
+        assert load["tasks"][label]["requests"] > 0 and load["tasks"][label]["failures"] == 0, label
+    assert [row["users"] for row in load["concurrency"]] == [1, 3]
