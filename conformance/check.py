@@ -1,0 +1,107 @@
+"""Check one method with Hypothesis: many examples through both clients, shrunk to a minimal divergence, and a
+verdict for the report (pass / diverges / unsupported / known-divergence / error)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hypothesis import given, settings
+
+from conformance import known, profiles
+from conformance.example import Divergence, SetupError, run_example
+from conformance.registry import MethodSpec
+from conformance.reproducer import write_reproducer
+from conformance.runner import Runner
+from conformance.world import build, cleanup, new_namespaces
+from scenarios.errors import InfrastructureError
+
+STATUSES = ("pass", "diverges", "unsupported", "known-divergence", "error")
+
+
+@dataclass
+class Verdict:
+    """The outcome of one method on one server."""
+
+    method: str
+    category: str
+    server: str
+    pymilvus: str
+    status: str
+    detail: str = ""
+    examples: int = 0
+    reproducer: Optional[str] = None
+    known_reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for the result file."""
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def server_family(conn: Any) -> str:
+    """``lite3``, ``lite25``, ``standalone`` or ``milvus`` for a remote server: the key registries use."""
+    info = getattr(conn, "embedded", None)
+    if info is None:
+        return "milvus"
+    if "standalone" in str(info.engine):
+        return "standalone"
+    parts = str(info.backend_version).split(".")
+    if parts[0] == "2" and len(parts) > 1:
+        return f"lite2{parts[1]}"
+    return f"lite{parts[0]}"
+
+
+def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Optional[Path] = None,
+                 entries: Optional[list[known.KnownDivergence]] = None, max_examples: Optional[int] = None
+                 ) -> Verdict:
+    """Run ``spec``'s property on ``runner``'s server and return the verdict (never raises for a divergence)."""
+    import pymilvus
+
+    version = pymilvus.__version__
+    verdict = Verdict(spec.name, spec.category, server, version, "pass")
+    count = max_examples or profiles.examples_for(spec.weight, spec.mutates)
+    shared = None
+    if not spec.mutates and spec.needs:
+        shared, _ = new_namespaces(shared=True)
+    try:
+        if shared is not None:
+            try:
+                build(runner.sync, shared, spec.needs, runner.timeout)
+            except Exception as exc:  # noqa: BLE001
+                runner.check_server(exc)
+                raise SetupError(f"cannot build {[n.value for n in spec.needs]}: {exc}") from exc
+
+        @settings(max_examples=count, deadline=None)
+        @given(kwargs=spec.args())
+        def prop(kwargs: dict[str, Any]) -> None:
+            verdict.examples += 1
+            run_example(runner, spec, kwargs, shared=shared)
+
+        prop()
+    except Divergence as div:
+        verdict.status, verdict.detail = "diverges", div.why
+        if out_dir is not None:
+            verdict.reproducer = str(write_reproducer(div, runner.conn, out_dir))
+        verdict.extra = {"kwargs": repr(div.kwargs)[:2000], "sync": div.sync, "async": div.asyn}
+    except SetupError as exc:
+        verdict.status, verdict.detail = "error", f"setup failed: {exc}"
+    except InfrastructureError as exc:
+        verdict.status, verdict.detail = "error", f"infrastructure: {exc}"
+    finally:
+        if shared is not None:
+            cleanup(runner.sync, [shared.prefix], runner.timeout)
+    reason = spec.unsupported_reason(server)
+    if reason and verdict.status in ("pass", "error"):
+        verdict.status, verdict.detail = "unsupported", reason + (f" ({verdict.detail})" if verdict.detail else "")
+    entry = known.lookup(entries if entries is not None else known.load(), spec.name, server, version)
+    if entry is not None:
+        verdict.known_reason = entry.reason
+        if verdict.status == "diverges":
+            verdict.status = "known-divergence"
+        elif verdict.status in ("pass", "unsupported"):
+            verdict.status = "diverges"
+            verdict.detail = (f"listed as a known divergence ({entry.reason}) but it no longer diverges: "
+                              "remove the entry from known_divergences.toml")
+    return verdict

@@ -1,0 +1,98 @@
+"""The conformance report: method x server (x pymilvus) matrix as the ``conformance`` section of a versioned
+``result.json``, plus Markdown and JUnit XML next to it."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from conformance.check import STATUSES, Verdict
+from conformance.discovery import Surface
+from scenarios.results import atomic_write_text, new_result, write_result
+
+FAILING = ("diverges", "error")
+
+
+def section(verdicts: Iterable[Verdict], surface: Surface, *, strict: bool = False,
+            findings: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The ``conformance`` section: counts, the matrix rows, the API asymmetries and other findings."""
+    rows = sorted((v.as_dict() for v in verdicts), key=lambda r: (r["category"], r["method"], r["server"]))
+    counts = Counter(r["status"] for r in rows)
+    return {
+        "strict": strict,
+        "counts": {s: counts.get(s, 0) for s in STATUSES},
+        "servers": sorted({r["server"] for r in rows}),
+        "pymilvus": surface.pymilvus,
+        "methods": {"discovered_async": len(surface.async_methods), "discovered_sync": len(surface.sync_methods),
+                    "shared": len(surface.shared)},
+        "matrix": rows,
+        "asymmetry": {"sync_only": surface.sync_only, "async_only": surface.async_only,
+                      "signature_differences": surface.signature_differences,
+                      "async_not_coroutine": surface.async_not_coroutine},
+        "findings": list(findings),
+    }
+
+
+def status_of(sec: dict[str, Any]) -> str:
+    """``fail`` when anything diverges or errs (and known divergences under strict), else ``pass``."""
+    counts = sec["counts"]
+    bad = sum(counts[s] for s in FAILING) + (counts["known-divergence"] if sec["strict"] else 0)
+    return "fail" if bad else "pass"
+
+
+def markdown(sec: dict[str, Any], target: dict[str, Any]) -> str:
+    """A human report: summary, the matrix, asymmetries."""
+    lines = [f"# Conformance: AsyncMilvusClient vs MilvusClient (pymilvus {sec['pymilvus']})", "",
+             f"Target: {target.get('kind', '?')} {target.get('backend_version', '')} — servers: "
+             f"{', '.join(sec['servers'])}", "",
+             "| status | count |", "|---|---|"] + [f"| {k} | {v} |" for k, v in sec["counts"].items()]
+    lines += ["", "| category | method | server | status | detail |", "|---|---|---|---|---|"]
+    for row in sec["matrix"]:
+        detail = (row["detail"] or row.get("known_reason") or "").replace("|", "\\|").replace("\n", " ")[:160]
+        repro = f" ([reproducer]({row['reproducer']}))" if row.get("reproducer") else ""
+        lines.append(f"| {row['category']} | `{row['method']}` | {row['server']} | **{row['status']}** | "
+                     f"{detail}{repro} |")
+    asym = sec["asymmetry"]
+    lines += ["", "## API asymmetries (findings)", "",
+              f"- only on MilvusClient: {', '.join(asym['sync_only']) or 'none'}",
+              f"- only on AsyncMilvusClient: {', '.join(asym['async_only']) or 'none'}",
+              f"- not coroutines on AsyncMilvusClient: {', '.join(asym['async_not_coroutine']) or 'none'}", "",
+              "| method | signature difference |", "|---|---|"]
+    lines += [f"| `{m}` | {'; '.join(d)} |" for m, d in sorted(asym["signature_differences"].items())]
+    for finding in sec["findings"]:
+        lines.append(f"- **{finding.get('name')}**: {finding.get('status')} — {finding.get('detail', '')}")
+    return "\n".join(lines) + "\n"
+
+
+def junit(sec: dict[str, Any]) -> str:
+    """JUnit XML: one testcase per method x server; diverges/error fail, unsupported/known are skipped."""
+    suite = ET.Element("testsuite", name="conformance", tests=str(len(sec["matrix"])),
+                       failures=str(sec["counts"]["diverges"]), errors=str(sec["counts"]["error"]),
+                       skipped=str(sec["counts"]["unsupported"] + sec["counts"]["known-divergence"]))
+    for row in sec["matrix"]:
+        case = ET.SubElement(suite, "testcase", classname=f"conformance.{row['server']}.{row['category']}",
+                             name=row["method"])
+        if row["status"] == "diverges":
+            ET.SubElement(case, "failure", message=row["detail"][:500]).text = row["detail"]
+        elif row["status"] == "error":
+            ET.SubElement(case, "error", message=row["detail"][:500]).text = row["detail"]
+        elif row["status"] in ("unsupported", "known-divergence"):
+            if sec["strict"] and row["status"] == "known-divergence":
+                ET.SubElement(case, "failure", message=f"known divergence (strict): {row['known_reason']}")
+            else:
+                ET.SubElement(case, "skipped", message=f"{row['status']}: {row['detail'] or row['known_reason']}")
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_all(out_dir: Path, sec: dict[str, Any], target: dict[str, Any], notes: Iterable[str] = ()) -> Path:
+    """Write ``result.json`` (kind ``conformance``), ``conformance.md`` and ``conformance-junit.xml``."""
+    out_dir = Path(out_dir)
+    result = new_result("conformance", target=target, conformance=sec)
+    result["status"] = status_of(sec)
+    result["notes"].extend(notes)
+    path = write_result(result, out_dir)
+    atomic_write_text(out_dir / "conformance.md", markdown(sec, target))
+    atomic_write_text(out_dir / "conformance-junit.xml", junit(sec))
+    return path

@@ -1,0 +1,136 @@
+"""Both clients side by side: a sync ``MilvusClient`` and an ``AsyncMilvusClient`` living in one long-lived event
+loop on a background thread (one async client per loop), so pytest and Hypothesis stay synchronous."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import threading
+import urllib.parse
+from typing import Any, Awaitable, Callable, Optional
+
+from scenarios.errors import InfrastructureError
+from scenarios.targets import Connection
+
+#: Error texts that mean "the server is gone", not "the server said no".
+_INFRA_HINTS = ("UNAVAILABLE", "Connection refused", "failed to connect", "Fail connecting", "DEADLINE_EXCEEDED",
+                "Socket closed", "connection reset")
+
+AsyncWrapper = Callable[[Any], Any]
+
+
+class Runner:
+    """A sync client and an async client on ``conn``; :meth:`call_sync` / :meth:`call_async` make one call each."""
+
+    def __init__(self, conn: Connection, *, timeout: Optional[float] = None,
+                 wrap_async: Optional[AsyncWrapper] = None) -> None:
+        """Open both clients. ``wrap_async`` wraps the async client (mutation tests inject faults with it)."""
+        self.conn = conn
+        self.timeout = float(timeout or min(conn.timeout, 30.0))
+        self.wrap_async = wrap_async
+        self.sync = conn.sync_client()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-loop", daemon=True)
+        self._thread.start()
+        self.asyn = self.new_async_client()
+
+    def new_async_client(self) -> Any:
+        """A new AsyncMilvusClient created inside the runner's loop (wrapped like the main one)."""
+        async def make() -> Any:
+            return self.conn.async_client()
+
+        client = self.in_loop(make)
+        return self.wrap_async(client) if self.wrap_async else client
+
+    def in_loop(self, factory: Callable[[], Awaitable[Any]], timeout: Optional[float] = None) -> Any:
+        """Run the coroutine ``factory()`` in the runner's loop and wait for its result."""
+        future = asyncio.run_coroutine_threadsafe(factory(), self._loop)
+        try:
+            return future.result((timeout or self.timeout) + 15.0)
+        except TimeoutError:
+            future.cancel()
+            raise InfrastructureError(f"an async call did not finish within {self.timeout + 15:.0f} s "
+                                      "despite its timeout (event loop stuck?)") from None
+
+    def call_sync(self, method: str, kwargs: dict[str, Any], client: Any = None) -> Any:
+        """``client.method(**kwargs)`` on the sync client (or ``client``)."""
+        kwargs = dict(kwargs)
+        args = kwargs.pop("__positional__", [])
+        result = getattr(client or self.sync, method)(*args, **kwargs)
+        if inspect.isgenerator(result):  # streaming calls (dump_messages)
+            result = [item for _, item in zip(range(100), result)]
+        return result
+
+    def call_async(self, method: str, kwargs: dict[str, Any], client: Any = None) -> Any:
+        """``await client.method(**kwargs)`` on the async client (or ``client``), in the runner's loop."""
+        target = client or self.asyn
+
+        kwargs = dict(kwargs)
+        args = kwargs.pop("__positional__", [])
+
+        async def go() -> Any:
+            result = getattr(target, method)(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            if inspect.isasyncgen(result):  # streaming calls (dump_messages)
+                items = []
+                async for item in result:
+                    items.append(item)
+                    if len(items) >= 100:
+                        break
+                result = items
+            return result
+
+        return self.in_loop(go)
+
+    def gather_async(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """The calls issued together with ``asyncio.gather`` on the async client; results or exceptions, in order."""
+        async def go() -> list[Any]:
+            async def one(method: str, kwargs: dict[str, Any]) -> Any:
+                result = getattr(self.asyn, method)(**kwargs)
+                return await result if inspect.isawaitable(result) else result
+
+            return await asyncio.gather(*(one(m, k) for m, k in calls), return_exceptions=True)
+
+        return self.in_loop(go, timeout=self.timeout * max(1, len(calls)))
+
+    def close_async_client(self, client: Any) -> None:
+        """Close an async client made by :meth:`new_async_client` (errors ignored)."""
+        async def go() -> None:
+            result = client.close()
+            if inspect.isawaitable(result):
+                await result
+
+        try:
+            self.in_loop(go)
+        except Exception:  # noqa: BLE001 - closing twice or closing a broken client is not a finding
+            pass
+
+    def check_server(self, exc: BaseException) -> None:
+        """Raise InfrastructureError if ``exc`` looks like a lost server and the server no longer answers."""
+        text = f"{type(exc).__name__}: {exc}"
+        if not any(hint.lower() in text.lower() for hint in _INFRA_HINTS) and self.server_alive():
+            return
+        if not self.server_alive():
+            raise InfrastructureError(f"the server at {self.conn.uri} stopped answering during conformance "
+                                      f"(last error: {text[:200]})")
+
+    def server_alive(self) -> bool:
+        """True when the server's port still accepts connections."""
+        parts = urllib.parse.urlsplit(self.conn.uri)
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 19530), timeout=3):
+                return True
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        """Close both clients and stop the loop."""
+        self.close_async_client(self.asyn)
+        try:
+            self.sync.close()
+        except Exception:  # noqa: BLE001
+            pass
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

@@ -1,0 +1,64 @@
+"""Writes (insert/upsert/delete), point reads (get/query), flush, compaction, optimize, analyzer."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.registry import Compare, Need, fixed, spec
+from conformance.strategies import existing_ids, filters, invalid_rows, query_kwargs, standard_rows, output_fields
+from conformance.world import Ref
+
+C = Ref("coll")
+CAT = "data"
+NEEDS = (Need.COLLECTION,)
+READ_BACK = [("query", {"collection_name": C, "filter": "id >= 0", "output_fields": ["*"], "limit": 200}),
+             ("get_collection_stats", {"collection_name": C})]
+
+spec("insert", CAT, needs=NEEDS, mutates=True, probe=lambda: READ_BACK,
+     args=lambda: st.one_of(st.builds(lambda r: {"collection_name": C, "data": r}, standard_rows()),
+                            st.builds(lambda r: {"collection_name": C, "data": r[0]}, standard_rows(max_size=1)),
+                            st.builds(lambda r: {"collection_name": C, "data": r}, invalid_rows()),
+                            st.builds(lambda r: {"collection_name": Ref("missing"), "data": r}, standard_rows(max_size=1))))
+spec("upsert", CAT, needs=NEEDS, mutates=True, probe=lambda: READ_BACK,
+     args=lambda: st.one_of(st.builds(lambda r: {"collection_name": C, "data": r}, standard_rows(first_id=0)),
+                            st.builds(lambda r: {"collection_name": C, "data": r}, standard_rows(first_id=20)),
+                            st.builds(lambda r: {"collection_name": C, "data": r}, invalid_rows())))
+spec("delete", CAT, needs=NEEDS, mutates=True, probe=lambda: READ_BACK,
+     args=lambda: st.one_of(st.builds(lambda ids: {"collection_name": C, "ids": ids}, existing_ids()),
+                            st.builds(lambda f: {"collection_name": C, "filter": f}, filters()),
+                            st.just({"collection_name": C, "ids": 3}),
+                            st.just({"collection_name": C}),
+                            st.just({"collection_name": C, "filter": "nosuch > 1"})))
+spec("get", CAT, needs=NEEDS,
+     args=lambda: st.one_of(st.builds(lambda ids, o: {"collection_name": C, "ids": ids, "output_fields": o},
+                                      existing_ids(), output_fields()),
+                            st.just({"collection_name": C, "ids": 1}),
+                            st.just({"collection_name": C, "ids": ["a"]}),
+                            st.just({"collection_name": C, "ids": [1], "output_fields": ["nosuch"]})))
+spec("query", CAT, needs=NEEDS, compare=Compare.EXACT,
+     args=lambda: st.one_of(query_kwargs(),
+                            st.just({"collection_name": C, "filter": "nosuch > 1"}),
+                            st.just({"collection_name": C, "filter": "num >"}),
+                            st.just({"collection_name": C, "filter": ""}),
+                            st.just({"collection_name": Ref("missing"), "filter": "id > 0"})))
+spec("flush", CAT, needs=NEEDS, mutates=True, args=lambda: st.sampled_from([{"collection_name": C},
+                                                                           {"collection_name": Ref("missing")}]))
+spec("flush_all", CAT, needs=NEEDS, probe=lambda: [], args=fixed())
+spec("get_flush_all_state", CAT, args=fixed(), notes="needs the flush_all timestamp; called without it")
+spec("compact", CAT, needs=NEEDS, mutates=True, compare=Compare.STRUCTURAL,
+     args=lambda: st.sampled_from([{"collection_name": C}, {"collection_name": C, "is_clustering": True},
+                                   {"collection_name": C, "is_l0": True}, {"collection_name": Ref("missing")}]))
+spec("get_compaction_state", CAT, args=lambda: st.sampled_from([{"job_id": 0}, {"job_id": 123456789}, {"job_id": -1}]))
+spec("get_compaction_plans", CAT, args=lambda: st.sampled_from([{"job_id": 0}, {"job_id": 123456789}]))
+spec("list_compaction_tasks", CAT, needs=NEEDS, args=lambda: st.sampled_from([{"collection_name": C},
+                                                                             {"collection_name": Ref("missing")}]))
+spec("optimize", CAT, needs=NEEDS, mutates=True, compare=Compare.STRUCTURAL,
+     args=lambda: st.sampled_from([{"collection_name": C, "wait": True}, {"collection_name": Ref("missing")}]))
+spec("run_analyzer", CAT,
+     args=lambda: st.one_of(
+         st.builds(lambda t, h, d: {"texts": t, "analyzer_params": {"tokenizer": "standard"}, "with_hash": h,
+                                    "with_detail": d},
+                   st.one_of(st.text("ab c.", max_size=12), st.lists(st.text("ab c", max_size=8), min_size=1,
+                                                                     max_size=3)), st.booleans(), st.booleans()),
+         st.just({"texts": "hello world"}),
+         st.just({"texts": "x", "analyzer_params": {"tokenizer": "nosuch"}})))

@@ -1,0 +1,30 @@
+"""Every AsyncMilvusClient method, differentially against MilvusClient, with Hypothesis-drawn arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import known
+from conformance.check import check_method
+from conformance.registry import load_all
+
+SPECS = load_all()
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("method", sorted(SPECS))
+def test_method_conforms(method: str, runner, server_family: str, matrix, conformance_out: Path) -> None:  # type: ignore[no-untyped-def]
+    """The async method behaves like the sync one (values, errors, side effects) on this server."""
+    verdict = check_method(runner, SPECS[method], server_family, out_dir=conformance_out)
+    matrix.verdicts.append(verdict)
+    if verdict.status == "known-divergence":
+        if known.strict():
+            pytest.fail(f"known divergence (strict mode): {method}: {verdict.known_reason}: {verdict.detail}")
+        pytest.xfail(f"known divergence: {verdict.known_reason}")
+    if verdict.status == "unsupported":
+        pytest.skip(f"unsupported on {server_family}: {verdict.detail}")
+    script = Path(verdict.reproducer).read_text() if verdict.reproducer else ""
+    assert verdict.status == "pass", (f"{method} on {server_family}: {verdict.status}: {verdict.detail}\n"
+                                      f"reproducer: {verdict.reproducer}\n{script}")
