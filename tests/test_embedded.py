@@ -144,8 +144,8 @@ def test_ctrl_c_in_the_parent_stops_the_server(tmp_path) -> None:
         import time
         from scenarios.embedded import EmbeddedMilvus
         with EmbeddedMilvus() as server:
-            print(server.info.pid, server.info.port, flush=True)
             try:
+                print(server.info.pid, server.info.port, flush=True)
                 time.sleep(600)
             except KeyboardInterrupt:
                 print("interrupted", flush=True)
