@@ -167,7 +167,9 @@ def _check_search(plan: TaskPlan, call: Call, result: Any) -> tuple[Optional[str
     ids: list[list[Any]] = []
     minimum = plan.data["min_hits"]
     for q, hits in zip(call.queries, result):
-        got = [h["id"] for h in hits]
+        got = getattr(hits, "ids", None)  # pymilvus keeps the ids apart: reading them does not build every hit
+        if got is None:
+            got = [h["id"] for h in hits]
         if not got and (minimum is None or minimum[q] > 0):
             return EMPTY, None
         ids.append(got)  # fewer hits than k is an approximate answer: recall counts it, it is not an error
