@@ -63,6 +63,7 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     verdict = Verdict(spec.name, spec.category, server, version, "pass")
     count = max_examples or profiles.examples_for(spec.weight, spec.mutates)
     shared = None
+    answered: list[bool] = []  # examples the server did not answer with UNIMPLEMENTED
     if not spec.mutates and spec.needs:
         shared, _ = new_namespaces(shared=True)
     try:
@@ -77,7 +78,9 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
         @given(kwargs=spec.args())
         def prop(kwargs: dict[str, Any]) -> None:
             verdict.examples += 1
-            run_example(runner, spec, kwargs, shared=shared)
+            sync, _ = run_example(runner, spec, kwargs, shared=shared)
+            if sync.ok or (sync.error or {}).get("code") != "UNIMPLEMENTED":
+                answered.append(True)
 
         prop()
     except Divergence as div:
@@ -94,7 +97,12 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
             cleanup(runner.sync, [shared.prefix], runner.timeout)
     reason = spec.unsupported_reason(server)
     if reason and verdict.status in ("pass", "error"):
-        verdict.status, verdict.detail = "unsupported", reason + (f" ({verdict.detail})" if verdict.detail else "")
+        note = verdict.detail or ("" if not answered else "the server did answer some calls: is the registry stale?")
+        verdict.status, verdict.detail = "unsupported", reason + (f" ({note})" if note else "")
+    elif verdict.status == "pass" and verdict.examples and not answered:
+        verdict.status = "error"
+        verdict.detail = (f"the server answered UNIMPLEMENTED to every example, but the registry does not mark "
+                          f"{spec.name} unsupported on {server}: add it to the spec's 'unsupported'")
     entry = known.lookup(entries if entries is not None else known.load(), spec.name, server, version)
     if entry is not None:
         verdict.known_reason = entry.reason

@@ -54,6 +54,9 @@ def matrix(milvus, conformance_out: Path) -> Iterator[Matrix]:  # type: ignore[n
     from conformance.discovery import discover
     from conformance.report import section, write_all
 
+    import shutil
+
+    shutil.rmtree(conformance_out / "reproducers", ignore_errors=True)  # reproducers of this session only
     m = Matrix(conformance_out)
     yield m
     if m.verdicts or m.findings:

@@ -65,7 +65,7 @@ def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, A
     try:
         raw = runner.call_sync(spec.name, concrete, client) if side == "sync" else \
             runner.call_async(spec.name, concrete, client)
-        value = normalize.only_own(normalize.mask(normalize.plain(raw), prefixes, spec.volatile_keys), ())
+        value = normalize.mask(normalize.only_own(normalize.plain(raw), prefixes), prefixes, spec.volatile_keys)
         outcome_ok, error = True, None
     except InfrastructureError:
         raise
@@ -87,8 +87,8 @@ def probe(runner: Runner, spec: MethodSpec, ns: Namespace) -> dict[str, Any]:
         key = f"{i}:{method}"
         try:
             raw = runner.call_sync(method, {**ns.resolve(kwargs), "timeout": runner.timeout})
-            value = normalize.mask(normalize.plain(raw), (ns.prefix,), spec.volatile_keys)
-            seen[key] = normalize.only_own(value, (ns.prefix,))
+            own = normalize.only_own(normalize.plain(raw), (ns.prefix,))
+            seen[key] = normalize.mask(own, (ns.prefix,), spec.volatile_keys)
         except Exception as exc:  # noqa: BLE001
             runner.check_server(exc)
             seen[key] = {"error": normalize.error_record(exc, (ns.prefix,))}

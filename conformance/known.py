@@ -67,3 +67,17 @@ def lookup(entries: list[KnownDivergence], method: str, server: str, pymilvus_ve
 def strict() -> bool:
     """True when known divergences must fail too (``--strict`` / VDB_HARNESS_CONFORMANCE_STRICT=1)."""
     return os.environ.get("VDB_HARNESS_CONFORMANCE_STRICT", "") not in ("", "0", "false")
+
+
+def settle(name: str, server: str, divergence: Optional[str]) -> tuple[str, str]:
+    """(status, message) for a whole-flow check ``name``: pass, diverges, or known-divergence (strict xfail)."""
+    import pymilvus
+
+    entry = lookup(load(), name, server, pymilvus.__version__)
+    if entry is None:
+        return ("diverges", divergence) if divergence else ("pass", "")
+    if divergence is None:
+        return "diverges", f"{name} is listed as a known divergence ({entry.reason}) but conforms now: remove the entry"
+    if strict():
+        return "diverges", f"known divergence (strict): {entry.reason}: {divergence}"
+    return "known-divergence", f"{entry.reason}: {divergence}"

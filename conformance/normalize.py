@@ -49,7 +49,7 @@ def plain(value: Any, _depth: int = 0) -> Any:
         return {str(k): plain(v, _depth + 1) for k, v in value.items()}
     if hasattr(value, "to_dict") and callable(value.to_dict):  # CollectionSchema, FieldSchema, Function, ...
         try:
-            return {"__type__": type(value).__name__, **plain(value.to_dict(), _depth + 1)}
+            return {"__type__": _type_name(value), **plain(value.to_dict(), _depth + 1)}
         except Exception:  # noqa: BLE001 - some to_dict() need server state; fall through
             pass
     if hasattr(value, "DESCRIPTOR") and hasattr(value, "ListFields"):  # protobuf messages
@@ -61,12 +61,20 @@ def plain(value: Any, _depth: int = 0) -> Any:
         return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
     if hasattr(value, "__dict__") and vars(value):
         public = {k: v for k, v in vars(value).items() if not k.startswith("_") and not callable(v)}
-        return {"__type__": type(value).__name__, **plain(public, _depth + 1)}
+        return {"__type__": _type_name(value), **plain(public, _depth + 1)}
     return f"<{type(value).__name__}>"
 
 
+def _type_name(value: Any) -> str:
+    """The class name, with the Async prefix of the async mirror classes removed (AsyncMilvusClientSession)."""
+    name = type(value).__name__
+    return name[len("Async"):] if name.startswith("Async") and len(name) > 5 else name
+
+
 def _is_sequence(value: Any) -> bool:
-    return hasattr(value, "__iter__") and hasattr(value, "__len__") and not isinstance(value, (str, bytes, dict))
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+        return False
+    return hasattr(value, "__iter__") or hasattr(value, "__getitem__")  # protobuf repeated fields lack __iter__
 
 
 def mask_text(text: str, prefixes: Iterable[str] = ()) -> str:
@@ -97,7 +105,7 @@ def only_own(value: Any, prefixes: Iterable[str]) -> Any:
     """A list of names without the names of other examples/sides (a shared server lists everyone's objects)."""
     prefixes = tuple(prefixes)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return sorted(v for v in value if not re.match(PREFIX_RE, v) or v.startswith(prefixes))
+        return sorted(v for v in value if not re.search(PREFIX_RE, v) or any(p in v for p in prefixes))
     return value
 
 
@@ -116,4 +124,8 @@ def error_record(exc: BaseException, prefixes: Iterable[str] = ()) -> dict[str, 
         except Exception:  # noqa: BLE001
             message = None
     message = str(message or exc)
-    return {"class": type(exc).__name__, "code": plain(code), "message": mask_text(message.strip(), prefixes)}
+    import grpc
+
+    # grpc's sync and aio stacks raise different RpcError subclasses for the same status: compare the status
+    cls = "grpc.RpcError" if isinstance(exc, grpc.RpcError) else type(exc).__name__
+    return {"class": cls, "code": plain(code), "message": mask_text(message.strip(), prefixes)}

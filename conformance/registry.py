@@ -101,6 +101,16 @@ def fixed(**kwargs: Any) -> ArgsFn:
 
 def load_all() -> dict[str, MethodSpec]:
     """Import every spec module and return the registry."""
-    import conformance.specs  # noqa: F401 - importing registers the specs
+    import dataclasses
 
+    import conformance.specs  # noqa: F401 - importing registers the specs
+    from conformance.specs.support import UNSUPPORTED
+
+    for server, methods in UNSUPPORTED.items():
+        for method, reason in methods.items():
+            if method not in REGISTRY:
+                raise ValueError(f"conformance/specs/support.py names {method!r}, which has no spec")
+            current = REGISTRY[method]
+            if server not in current.unsupported:
+                REGISTRY[method] = dataclasses.replace(current, unsupported={**current.unsupported, server: reason})
     return REGISTRY

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.example import Divergence
-from conformance.world import Lazy, Ref, standard_rows  # noqa: F401 - names the script may use
+from conformance.world import Lazy, Named, Ref
 from scenarios.results import atomic_write_text
 
 HEADER = '''"""Reproducer for a conformance divergence found by vdb-harness.
@@ -78,6 +78,8 @@ def source(value: Any) -> str:
     """Python source for an argument value (Refs become ``p('name')``, Lazy values their builder call)."""
     if isinstance(value, Ref):
         return f"p({value.name!r})"
+    if isinstance(value, Named):
+        return f"{value.template!r}.format(p=p(''))"
     if isinstance(value, Lazy):
         return re.sub(r"Ref\('(\w+)'\)", r"p('\1')", value.source)
     if isinstance(value, dict):

@@ -27,7 +27,7 @@ class Runner:
                  wrap_async: Optional[AsyncWrapper] = None) -> None:
         """Open both clients. ``wrap_async`` wraps the async client (mutation tests inject faults with it)."""
         self.conn = conn
-        self.timeout = float(timeout or min(conn.timeout, 30.0))
+        self.timeout = float(timeout or min(conn.timeout, 10.0))
         self.wrap_async = wrap_async
         self.sync = conn.sync_client()
         self._loop = asyncio.new_event_loop()

@@ -11,11 +11,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.world import DIM, ROWS, Lazy, Ref
+from conformance.world import DIM, ROWS, Lazy, Named, Ref
 
 SCALAR_FIELDS = ("id", "text", "num", "score", "flag", "meta", "tags", "opt")
 OUTPUT_FIELDS = SCALAR_FIELDS + ("vec", "extra")
-BAD_NAMES = ("", "1starts_with_digit", "has-dash", "has space", "x" * 300, "名字")
+BAD_NAMES = ("", "1{p}digit_first", "{p}has-dash", "{p}has space", "{p}" + "x" * 300, "{p}名字")
 
 # ---------------------------------------------------------------- names
 
@@ -27,7 +27,7 @@ def fresh_names() -> st.SearchStrategy[str]:
 
 def bad_names() -> st.SearchStrategy[str]:
     """Names the server must reject."""
-    return st.sampled_from(BAD_NAMES)
+    return st.sampled_from([Named(n) if "{p}" in n else n for n in BAD_NAMES])
 
 
 # ---------------------------------------------------------------- vectors and rows

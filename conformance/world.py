@@ -34,6 +34,17 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Named:
+    """A name made from this side's prefix by a template (``"1{p}x"``), for invalid names that must still be
+    distinct per side (a server that wrongly accepts one must not make the other side collide with it)."""
+
+    template: str
+
+    def __repr__(self) -> str:
+        return f"Named({self.template!r})"
+
+
+@dataclass(frozen=True)
 class Namespace:
     """The concrete names one side uses: ``prefix + ref name``."""
 
@@ -47,6 +58,8 @@ class Namespace:
         """``value`` with every :class:`Ref` (also inside dicts, lists, tuples) replaced by its concrete name."""
         if isinstance(value, Ref):
             return self.name(value.name)
+        if isinstance(value, Named):
+            return value.template.format(p=self.prefix)
         if isinstance(value, Lazy):
             return self.resolve(value.factory())
         if isinstance(value, dict):
@@ -158,27 +171,27 @@ def cleanup(client: Any, prefixes: Iterable[str], timeout: float) -> None:
     prefixes = tuple(set(prefixes))
     t = {"timeout": timeout}
     for name in _quietly(client.list_collections, **t) or []:
-        if name.startswith(prefixes):
+        if any(p in name for p in prefixes):
             listed = _quietly(client.list_aliases, name, **t)
             aliases = listed.get("aliases", []) if isinstance(listed, dict) else []
             for alias in aliases:
                 _quietly(client.drop_alias, alias, **t)
             _quietly(client.drop_collection, name, **t)
     for db in _quietly(client.list_databases, **t) or []:
-        if db.startswith(prefixes):
+        if any(p in db for p in prefixes):
             _quietly(client.drop_database, db, **t)
     for user in _quietly(client.list_users, **t) or []:
-        if user.startswith(prefixes):
+        if any(p in user for p in prefixes):
             _quietly(client.drop_user, user, **t)
     for role in _quietly(client.list_roles, **t) or []:
-        if str(role).startswith(prefixes):
+        if any(p in str(role) for p in prefixes):
             _quietly(client.drop_role, role, force_drop=True, **t)
     for group in _quietly(client.list_privilege_groups, **t) or []:
         name = group.get("privilege_group", "") if isinstance(group, dict) else str(group)
-        if name.startswith(prefixes):
+        if any(p in name for p in prefixes):
             _quietly(client.drop_privilege_group, name, **t)
     for rg in _quietly(client.list_resource_groups, **t) or []:
-        if str(rg).startswith(prefixes):
+        if any(p in str(rg) for p in prefixes):
             _quietly(client.drop_resource_group, rg, timeout=timeout)
 
 

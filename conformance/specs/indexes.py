@@ -37,10 +37,10 @@ def _create_index_args() -> st.SearchStrategy[dict[str, Any]]:
         lambda t: _lazy_index(t[0], t[1], t[2], "vec_idx2"))
     bad = st.sampled_from([_lazy_index("nosuch", "AUTOINDEX"), _lazy_index("vec", "NOT_AN_INDEX", "L2"),
                            _lazy_index("meta", "STL_SORT")])
-    return st.one_of(scalar, vector, bad).map(lambda p: {"collection_name": C, "index_params": p})
+    return st.one_of(vector, scalar, bad).map(lambda p: {"collection_name": C, "index_params": p})
 
 
-spec("create_index", CAT, needs=(Need.COLLECTION,), mutates=True, args=_create_index_args)
+spec("create_index", CAT, needs=(Need.BARE_COLLECTION,), mutates=True, weight=2.0, args=_create_index_args)
 spec("drop_index", CAT, needs=(Need.COLLECTION,), mutates=True,
      args=lambda: st.sampled_from([{"collection_name": C, "index_name": "vec_idx"},
                                    {"collection_name": C, "index_name": "nosuch"}]))

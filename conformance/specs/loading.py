@@ -17,7 +17,7 @@ spec("release_collection", CAT, needs=(Need.COLLECTION,), mutates=True,
      args=lambda: st.sampled_from([{"collection_name": C}, MISSING]))
 spec("get_load_state", CAT, needs=(Need.PARTITION,),
      args=lambda: st.sampled_from([{"collection_name": C}, MISSING]))
-spec("refresh_load", CAT, needs=(Need.COLLECTION,), mutates=True,
+spec("refresh_load", CAT, needs=(Need.COLLECTION,), mutates=True, weight=0.4,
      args=lambda: st.sampled_from([{"collection_name": C}, MISSING]))
 spec("describe_replica", CAT, needs=(Need.COLLECTION,),
      args=lambda: st.sampled_from([{"collection_name": C}, MISSING]))

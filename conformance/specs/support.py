@@ -1,0 +1,29 @@
+"""Per-server support, measured: methods a server family answers with UNIMPLEMENTED (or cannot set up).
+
+Kept apart from the specs so one table shows what each server lacks. The suite checks this table against the
+server: a method the server does not implement but the table does not list is an error, and a listed method
+the server answers is flagged as a possibly stale entry.
+"""
+
+from __future__ import annotations
+
+LITE3_UNIMPLEMENTED = {
+    # schema evolution and functions
+    "add_collection_field", "add_collection_function", "add_collection_struct_field", "alter_collection_field",
+    "alter_collection_function", "drop_collection_field", "drop_collection_function", "drop_function_field",
+    "add_function_field",
+    # index properties, partial load, segments, compaction listing, analyzer
+    "alter_index_properties", "drop_index_properties", "load_partitions", "release_partitions", "list_segments",
+    "list_persistent_segments", "list_compaction_tasks", "run_analyzer",
+    # snapshots, file resources, external collections, replication
+    "create_snapshot", "describe_snapshot", "drop_snapshot", "list_snapshots", "pin_snapshot_data",
+    "restore_snapshot", "list_restore_snapshot_jobs", "add_file_resource", "list_file_resources",
+    "remove_file_resource", "refresh_external_collection", "get_refresh_external_collection_progress",
+    "list_refresh_external_collection_jobs", "get_replicate_configuration", "get_replicate_info",
+}
+
+#: server family -> {method: reason}
+UNSUPPORTED: dict[str, dict[str, str]] = {
+    "lite3": {m: "Milvus Lite 3.x answers UNIMPLEMENTED" for m in LITE3_UNIMPLEMENTED},
+    "lite25": {},
+}
