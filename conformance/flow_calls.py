@@ -14,10 +14,7 @@ import scipy.sparse as sp
 
 from scenarios.datasets.base import Dataset
 from scenarios.model import IndexSpec, Scenario, TaskKind, TaskSpec
-from scenarios.schema import build_index_params, build_schema
-
-#: What an index step falls back to when the server rejects the scenario's index type: (sparse?, scalar?) -> type.
-FALLBACK_INDEX = {(True, False): "SPARSE_INVERTED_INDEX", (False, False): "FLAT"}
+from scenarios.schema import build_index_params, build_schema, fallback_index
 
 
 @dataclass
@@ -91,12 +88,10 @@ def already_exists(exc: BaseException) -> bool:
 def _single_fallback(scenario: Scenario, index: IndexSpec, exc: BaseException) -> list[FlowCall]:
     if already_exists(exc):
         return []
-    field_spec = scenario.collection.field(index.field)
-    replacement = FALLBACK_INDEX.get((field_spec.type.is_sparse, not field_spec.type.is_vector))
-    if replacement is None or replacement == index.index_type:
+    fallback = fallback_index(index, scenario.collection)
+    if fallback is None:
         return []  # a scalar index is an optimisation: the flow goes on without it
-    fallback = index.model_copy(update={"index_type": replacement, "params": {}})
-    return [FlowCall(f"create_index[{index.field}] fallback {replacement}", "create_index",
+    return [FlowCall(f"create_index[{index.field}] fallback {fallback.index_type}", "create_index",
                      {"collection_name": scenario.collection.name, "index_params": build_index_params([fallback])})]
 
 

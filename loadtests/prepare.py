@@ -14,13 +14,11 @@ from typing import Any, Callable, Optional
 from scenarios.datasets.base import Dataset
 from scenarios.errors import InfrastructureError, client_error_text
 from scenarios.model import IndexSpec, Scenario
-from scenarios.schema import build_index_params, build_schema, index_kwargs
+from scenarios.schema import build_index_params, build_schema, fallback_index, index_kwargs
 from scenarios.targets import Connection, redact_uri
 
 #: ``progress(done, total)``: rows inserted so far.
 Progress = Callable[[int, int], None]
-#: Index type tried when the server rejects the scenario's, by (sparse?, vector?).
-FALLBACK_INDEX = {(True, True): "SPARSE_INVERTED_INDEX", (False, True): "FLAT"}
 
 
 def prepare_collection(conn: Connection, scenario: Scenario, dataset: Dataset, progress: Optional[Progress] = None,
@@ -92,13 +90,14 @@ def _create_index(client: Any, scenario: Scenario, index: IndexSpec, server: str
     except Exception as exc:  # noqa: BLE001
         entry["rejected"] = f"{server} rejected create_index on {index.field!r} ({index.index_type}): " \
                             f"{client_error_text(exc)}"
-    replacement = FALLBACK_INDEX.get((field.type.is_sparse, field.type.is_vector))
     if not field.type.is_vector:
         entry["fallback"] = "skipped (a scalar index only speeds filters up)"
         return entry
-    if not allow_fallback or replacement is None or replacement == index.index_type:
-        raise InfrastructureError(entry["rejected"] + ("" if allow_fallback else "; fallback not allowed"))
-    fallback = index.model_copy(update={"index_type": replacement, "params": {}})
+    fallback = fallback_index(index, scenario.collection) if allow_fallback else None
+    if fallback is None:
+        raise InfrastructureError(entry["rejected"] + ("" if allow_fallback and index.fallback
+                                                       else "; fallback not allowed"))
+    replacement = fallback.index_type
     _step(server, f"create_index[{index.field}] fallback {replacement}",
           lambda: client.create_index(name, build_index_params([fallback]), timeout=max(timeout, 300.0)))
     entry["created"] = {"index_type": replacement, "params": {}}

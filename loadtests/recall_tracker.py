@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Sequence
+
+from scenarios.truth import Scorer  # noqa: F401 - re-exported for the users of this module
 
 #: Recall values are rounded to this many decimals before counting (k <= 16384 keeps them distinct).
 _DECIMALS = 9
-
-
-class Scorer(Protocol):
-    """What scores one query's answer: ``scenarios.recall.RecallScorer`` / ``HybridRecallScorer``."""
-
-    def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
-        """Tie-fair recall@k of ``returned_ids`` for query ``query_index``."""
 
 
 @dataclass

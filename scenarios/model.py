@@ -145,6 +145,8 @@ class IndexSpec(_Strict):
     metric: Optional[Metric] = None
     params: dict[str, Any] = Field(default_factory=dict)
     name: Optional[str] = Field(default=None, pattern=_NAME)
+    fallback: bool = Field(default=True, description="if the server rejects this vector index type, build the "
+                                                     "type every server has (FLAT / SPARSE_INVERTED_INDEX) and say so")
 
 
 class GeneratedDataset(_Strict):

@@ -6,7 +6,7 @@ exactly the same collection from a scenario.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from scenarios.model import CollectionSpec, FieldSpec, FieldType, IndexSpec, Scenario
 
@@ -77,6 +77,22 @@ def build_index_params(indexes: list[IndexSpec]) -> Any:
     for index in indexes:
         params.add_index(**index_kwargs(index))
     return params
+
+
+#: The index type every Milvus server builds, tried when a server rejects a scenario's vector index type.
+FALLBACK_INDEX_TYPE = {True: "SPARSE_INVERTED_INDEX", False: "FLAT"}
+
+
+def fallback_index(index: IndexSpec, collection: CollectionSpec) -> Optional[IndexSpec]:
+    """The index to build instead of a rejected vector ``index`` (None for scalar fields, for an index that is
+    already the fallback type, and when the scenario's index sets ``fallback = false``)."""
+    field = collection.field(index.field)
+    if not field.type.is_vector or not index.fallback:
+        return None
+    replacement = FALLBACK_INDEX_TYPE[field.type.is_sparse]
+    if replacement == index.index_type:
+        return None
+    return index.model_copy(update={"index_type": replacement, "params": {}})
 
 
 def describe_indexes(scenario: Scenario) -> list[dict[str, Any]]:

@@ -1,0 +1,98 @@
+"""Recall scorers for each search task of a scenario, from exact ground truth: used by load runs and by the flow.
+
+Dense, sparse and filtered searches: ``scenarios.groundtruth.exact_topk`` (filtered with the mask
+``scenarios.filters.evaluate`` gives) scored by ``scenarios.recall.RecallScorer``. Hybrid searches: each route's
+exact top-route_limit fused as Milvus' ranker fuses them, scored by ``HybridRecallScorer``. Ground truth is cached
+on disk keyed by the dataset fingerprint, so workers on the same host reuse the master's computation.
+
+With write tasks in the mix, the exact answer changes while the run goes, so search tasks get no recall and a
+note that says so plainly (never a silently wrong number).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol, Sequence
+
+import numpy as np
+
+from scenarios.datasets.base import Dataset
+from scenarios.model import Metric, RankerSpec, Scenario, TaskKind, TaskSpec
+
+
+class Scorer(Protocol):
+    """What scores one query's answer: ``scenarios.recall.RecallScorer`` / ``HybridRecallScorer``."""
+
+    def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
+        """Tie-fair recall@k of ``returned_ids`` for query ``query_index``."""
+
+
+def default_cache_dir() -> Path:
+    """``$VDB_HARNESS_CACHE/groundtruth``, or a directory in the system temp dir."""
+    root = os.environ.get("VDB_HARNESS_CACHE") or os.path.join(tempfile.gettempdir(), "vdb-harness-cache")
+    return Path(root) / "groundtruth"
+
+
+def writes_in_mix(scenario: Scenario) -> list[str]:
+    """Labels of the write tasks (insert, upsert, delete) of the workload."""
+    return [t.label for t in scenario.workload.tasks if t.kind.is_write]
+
+
+def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path] = None,
+                 fingerprint: Optional[str] = None,
+                 log: Callable[[str], None] = lambda _m: None) -> tuple[dict[str, Scorer], dict[str, str]]:
+    """A recall scorer per search-task label, and a note per search task whose recall is not defined (and why)."""
+    cache = cache_dir or default_cache_dir()
+    fp = fingerprint or dataset.fingerprint()
+    scorers: dict[str, Scorer] = {}
+    notes: dict[str, str] = {}
+    writes = writes_in_mix(scenario)
+    for task in scenario.workload.tasks:
+        if not task.kind.is_search:
+            continue
+        if writes:
+            notes[task.label] = (f"recall not defined: the workload also writes to the searched collection "
+                                 f"({', '.join(writes)}), so the exact answer changes during the run")
+            continue
+        if dataset.num_queries == 0:
+            notes[task.label] = "recall not defined: the dataset has no query vectors"
+            continue
+        log(f"ground truth for {task.label}")
+        scorers[task.label] = _scorer(scenario, dataset, task, cache, fp)
+    return scorers, notes
+
+
+def _mask(dataset: Dataset, task: TaskSpec) -> Optional[np.ndarray]:
+    if not task.filter:
+        return None
+    from scenarios.filters import evaluate
+
+    return evaluate(task.filter, dataset)
+
+
+def _truth(cache: Path, fp: str, dataset: Dataset, field: str, k: int, metric: Metric, filt: Optional[str],
+           mask: Optional[np.ndarray]) -> Any:
+    from scenarios.groundtruth import cached_ground_truth, exact_topk
+
+    key = {"v": 1, "dataset": fp, "field": field, "k": k, "metric": metric.value, "filter": filt or ""}
+    return cached_ground_truth(cache, key, lambda: exact_topk(dataset.vectors[field], dataset.queries[field], k,
+                                                              metric, mask=mask))
+
+
+def _scorer(scenario: Scenario, dataset: Dataset, task: TaskSpec, cache: Path, fp: str) -> Scorer:
+    from scenarios.recall import HybridRecallScorer, RecallScorer
+
+    k = task.top_k or scenario.workload.top_k
+    mask = _mask(dataset, task)
+    if task.kind is TaskKind.hybrid_search:
+        route_limit = task.route_limit or k
+        metrics = [scenario.metric_of(f) for f in task.fields]
+        routes = [_truth(cache, fp, dataset, f, route_limit, m, task.filter, mask)
+                  for f, m in zip(task.fields, metrics)]
+        return HybridRecallScorer(dataset.ids, routes, task.ranker or RankerSpec(), metrics, k)
+    field = scenario.task_field(task)
+    metric = scenario.metric_of(field)
+    truth = _truth(cache, fp, dataset, field, k, metric, task.filter, mask)
+    return RecallScorer.from_dataset(dataset, field, truth, metric, k=k, mask=mask)
