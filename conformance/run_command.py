@@ -12,7 +12,7 @@ Writes OUT/result.json (kind "run"). Exit 0 when both clients agree on every ste
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Optional
 
 from rich.console import Console
 from rich.markup import escape
@@ -79,14 +79,37 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> t
     sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
     asyn = _run_with_progress(console, "AsyncMilvusClient", lambda cb: run_async(conn, scenario, dataset, cb))
     comparisons = compare_runs(sync, asyn)
-    _print_side_by_side(console, comparisons, server)
+    recalls = _flow_recalls(scenario, dataset, sync, asyn)
+    _print_side_by_side(console, comparisons, server, recalls)
     diverged = [c for c in comparisons if not c.match and not c.consequence_of]
     if diverged:
         console.print(f"[bold red]{len(diverged)} step(s) diverge[/] between the sync and the async client: "
                       + escape(", ".join(c.step for c in diverged)))
     else:
         console.print("[bold green]sync and async clients agree on every step[/]")
-    return {"server": server, "steps": [_comparison_json(c) for c in comparisons]}, bool(diverged)
+    steps = [_comparison_json(c) | ({"recall": recalls[c.step]} if c.step in recalls else {}) for c in comparisons]
+    return {"server": server, "steps": steps}, bool(diverged)
+
+
+def _flow_recalls(scenario: Any, dataset: Any, sync: list[StepOutcome],
+                  asyn: list[StepOutcome]) -> dict[str, dict[str, Optional[float]]]:
+    """Mean tie-fair recall of each search step's answer, per client, against exact ground truth."""
+    from scenarios.truth import task_scorers
+
+    scorers, _notes = task_scorers(scenario, dataset)
+    out: dict[str, dict[str, Optional[float]]] = {}
+    for label, scorer in scorers.items():
+        out[label] = {side: _mean_recall(scorer, next((o for o in outcomes if o.step == label), None))
+                      for side, outcomes in (("sync", sync), ("async", asyn))}
+    return out
+
+
+def _mean_recall(scorer: Any, outcome: Optional[StepOutcome]) -> Optional[float]:
+    if outcome is None or not outcome.ok or not isinstance(outcome.output, list):
+        return None
+    values = [scorer.score(q, [hit.get("id") for hit in hits if isinstance(hit, dict)])
+              for q, hits in enumerate(outcome.output) if isinstance(hits, list)]
+    return sum(values) / len(values) if values else None
 
 
 def _server_label(conn: Any) -> str:
@@ -107,15 +130,18 @@ def _run_with_progress(console: Console, label: str, flow: Any) -> list[StepOutc
         return flow(on_step)
 
 
-def _print_side_by_side(console: Console, comparisons: list[StepComparison], server: str) -> None:
-    table = Table(title=f"flow on {server}", show_lines=False)
+def _print_side_by_side(console: Console, comparisons: list[StepComparison], server: str,
+                        recalls: dict[str, dict[str, Optional[float]]]) -> None:
+    table = Table(title=f"flow on {escape(server)}", show_lines=False)
     table.add_column("step")
     table.add_column("MilvusClient")
     table.add_column("AsyncMilvusClient")
     table.add_column("agree")
     for c in comparisons:
-        table.add_row(escape(c.step), _cell(c.sync), _cell(c.asyn),
-                      "[green]yes[/]" if c.match else f"[red]no[/] {escape(c.why)}")
+        r = recalls.get(c.step, {})
+        agree = ("[green]yes[/]" if c.match else
+                 f"[dim]follows from {escape(c.consequence_of)}[/]" if c.consequence_of else f"[red]no[/] {escape(c.why)}")
+        table.add_row(escape(c.step), _cell(c.sync, r.get("sync")), _cell(c.asyn, r.get("async")), agree)
     console.print(table)
     rejected = [c for c in comparisons if c.sync and not c.sync.ok and not c.sync.optional]
     for c in rejected:
@@ -124,11 +150,14 @@ def _print_side_by_side(console: Console, comparisons: list[StepComparison], ser
                       f"{escape(c.sync.error + then)}")
 
 
-def _cell(outcome: StepOutcome | None) -> str:
+def _cell(outcome: StepOutcome | None, recall: Optional[float] = None) -> str:
     if outcome is None:
         return "[dim]-[/]"
     text = escape(outcome.summary(70))
-    return f"{text} [dim]{outcome.seconds * 1000:.1f} ms[/]" if outcome.ok else f"[yellow]{text}[/]"
+    if not outcome.ok:
+        return f"[yellow]{text}[/]"
+    shown = "" if recall is None else f" [{'green' if recall >= 0.999 else 'red'}]recall {recall:.3f}[/]"
+    return f"{text}{shown} [dim]{outcome.seconds * 1000:.1f} ms[/]"
 
 
 def _comparison_json(c: StepComparison) -> dict[str, Any]:

@@ -85,19 +85,24 @@ def capacity_summary(r: LoadedResult) -> list[str]:
 RUN_COLUMNS = ("step", "MilvusClient", "AsyncMilvusClient", "agree")
 
 
-def _side(side: Any) -> str:
+def _recall(step: dict[str, Any], side: str) -> Any:
+    return (step.get("recall") or {}).get(side)
+
+
+def _side(side: Any, recall: Any = None) -> str:
     if not isinstance(side, dict):
         return "-"
     if not side.get("ok"):
         return f"error: {side.get('error') or side.get('error_type') or '?'}"
     ms = side.get("seconds")
-    return f"{side.get('summary') or 'ok'}" + (f" ({ms * 1000:.1f} ms)" if isinstance(ms, (int, float)) else "")
+    return (f"{side.get('summary') or 'ok'}" + (f"; recall {recall:.3f}" if isinstance(recall, (int, float)) else "")
+            + (f" ({ms * 1000:.1f} ms)" if isinstance(ms, (int, float)) else ""))
 
 
 def run_steps(r: LoadedResult) -> list[list[str]]:
     """The two-client flow of a ``run`` result, one row per step, in ``RUN_COLUMNS`` order."""
     steps = r.section("run").get("steps") or []
-    return [[str(st.get("step")), _side(st.get("sync")), _side(st.get("async")),
+    return [[str(st.get("step")), _side(st.get("sync"), _recall(st, "sync")), _side(st.get("async"), _recall(st, "async")),
              "yes" if st.get("match") else (f"follows from {st['consequence_of']}" if st.get("consequence_of")
                                             else f"no: {st.get('why') or ''}")]
             for st in steps if isinstance(st, dict)]
