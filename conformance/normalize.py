@@ -118,12 +118,12 @@ def error_record(exc: BaseException, prefixes: Iterable[str] = ()) -> dict[str, 
         except Exception:  # noqa: BLE001
             code = None
     message = getattr(exc, "message", None)
-    if not message and callable(getattr(exc, "details", None)):
+    if callable(getattr(exc, "details", None)):  # grpc.RpcError: the status details (maybe empty), not its repr
         try:
             message = exc.details()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001
             message = None
-    message = str(message or exc)
+    message = str(exc) if message is None else str(message)
     import grpc
 
     # grpc's sync and aio stacks raise different RpcError subclasses for the same status: compare the status

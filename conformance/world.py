@@ -19,6 +19,8 @@ PASSWORD = "Passw0rd!"
 DIM = 4
 ROWS = 24
 _COUNTER = itertools.count(1)
+#: Server features the standard collection uses; switched off once when the server refuses them (Lite 2.5).
+FEATURES = {"nullable": True}
 _RUN = uuid.uuid4().hex[:4]
 PREFIX_RE = r"cf[0-9a-f]+x[0-9a-f]+[sa]_"
 
@@ -93,7 +95,10 @@ def standard_schema(client: Any) -> Any:
     schema.add_field("flag", DataType.BOOL)
     schema.add_field("meta", DataType.JSON)
     schema.add_field("tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4)
-    schema.add_field("opt", DataType.INT64, nullable=True, default_value=7)
+    if FEATURES["nullable"]:
+        schema.add_field("opt", DataType.INT64, nullable=True, default_value=7)
+    else:
+        schema.add_field("opt", DataType.INT64)
     return schema
 
 
@@ -120,7 +125,7 @@ def standard_row(i: int) -> dict[str, Any]:
         "flag": i % 3 == 0,
         "meta": {"k": i % 4, "name": WORDS[i % 3], "nested": {"v": i}},
         "tags": [i % 5, (i + 1) % 5][: 1 + i % 2],
-        "opt": None if i % 4 == 0 else i,
+        "opt": None if i % 4 == 0 and FEATURES["nullable"] else i,
         "extra": f"dyn{i % 3}",
     }
 
@@ -131,7 +136,19 @@ def standard_rows(start: int = 0, count: int = ROWS) -> list[dict[str, Any]]:
 
 
 def build(client: Any, ns: Namespace, needs: Iterable[Need], timeout: float) -> None:
-    """Create the objects ``needs`` names, in ``ns``, through the sync ``client``."""
+    """Create the objects ``needs`` names, in ``ns``, through the sync ``client`` (without nullable fields on a
+    server that refuses them, such as Milvus Lite 2.5)."""
+    try:
+        _build(client, ns, needs, timeout)
+    except Exception as exc:  # noqa: BLE001
+        if not FEATURES["nullable"] or "nullable" not in str(exc):
+            raise
+        cleanup(client, [ns.prefix], timeout)
+        FEATURES["nullable"] = False
+        _build(client, ns, needs, timeout)
+
+
+def _build(client: Any, ns: Namespace, needs: Iterable[Need], timeout: float) -> None:
     needs = set(needs)
     t = {"timeout": timeout}
     coll = ns.name("coll")
