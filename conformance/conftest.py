@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
 
 from conformance import profiles
 
 profiles.register()
+settings.load_profile(profiles.active())  # HYPOTHESIS_PROFILE (ci unless set)
 
 
 class Matrix:
