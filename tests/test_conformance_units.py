@@ -1,0 +1,91 @@
+"""Unit tests of the conformance machinery that need no server: comparison, normalisation, registry, report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance import known, normalize
+from conformance.check import Verdict
+from conformance.compare import Outcome, difference, ranking_difference
+from conformance.discovery import discover, signature_difference
+from conformance.registry import Compare, load_all, spec
+from conformance.report import junit, markdown, section, status_of
+
+
+def hits(*pairs: tuple[int, float]) -> list[dict]:
+    return [{"id": i, "distance": d} for i, d in pairs]
+
+
+def test_ties_may_swap_but_other_orders_may_not() -> None:
+    a = [hits((1, 0.1), (2, 0.5), (3, 0.5), (4, 0.9))]
+    assert ranking_difference(a, [hits((1, 0.1), (3, 0.5), (2, 0.5), (4, 0.9))]) is None
+    assert ranking_difference(a, [hits((2, 0.5), (1, 0.1), (3, 0.5), (4, 0.9))]) is not None
+    # a cut through the last tie group may pick different members
+    assert ranking_difference([hits((1, 0.1), (2, 0.5))], [hits((1, 0.1), (3, 0.5))]) is None
+    assert ranking_difference([hits((1, 0.1), (2, 0.5))], [hits((1, 0.1))]) is not None
+
+
+def test_float_tolerance_and_bool_int_distinction() -> None:
+    assert difference(Compare.EXACT, Outcome(True, [1.0000001]), Outcome(True, [1.0])) is None
+    assert difference(Compare.EXACT, Outcome(True, [1.01]), Outcome(True, [1.0])) is not None
+    assert difference(Compare.EXACT, Outcome(True, True), Outcome(True, 1)) is not None
+
+
+def test_one_side_raising_is_a_divergence() -> None:
+    err = {"class": "MilvusException", "code": 100, "message": "x"}
+    assert "async raised" in difference(Compare.EXACT, Outcome(True, 1), Outcome(False, error=err))
+    assert difference(Compare.EXACT, Outcome(False, error=err), Outcome(False, error=dict(err))) is None
+
+
+def test_masking_of_names_ids_and_volatile_keys() -> None:
+    text = normalize.mask_text("collection cf1a2x3s_coll id=458123456789012 at 127.0.0.1:19530", ["cf1a2x3s_"])
+    assert text == "collection <ns>_coll id=<n> at <addr>"
+    masked = normalize.mask({"collection_id": 99, "name": "cf1a2x3a_coll"}, ["cf1a2x3a_"])
+    assert masked == {"collection_id": "<int>", "name": "<ns>_coll"}
+
+
+def test_plain_handles_numpy_and_async_type_names() -> None:
+    np = pytest.importorskip("numpy")
+    assert normalize.plain({"v": np.float32(0.5), "a": np.arange(2)}) == {"v": 0.5, "a": [0, 1]}
+
+
+def test_registry_covers_discovered_methods_and_rejects_bad_specs() -> None:
+    assert set(discover().async_methods) <= set(load_all())
+    with pytest.raises(ValueError, match="registered twice"):
+        spec("search", "x", args=lambda: None)
+    with pytest.raises(TypeError, match="unknown options"):
+        spec("zz_not_a_method", "x", args=lambda: None, colour="red")
+
+
+def test_signature_difference_names_parameters() -> None:
+    def s(self, a, b=1): ...  # noqa: E704
+    async def a(self, a, c=1): ...  # noqa: E704
+    assert signature_difference(s, a) == ["only sync: b", "only async: c"]
+
+
+def test_known_registry_matches_server_glob_and_version(tmp_path) -> None:
+    path = tmp_path / "k.toml"
+    path.write_text('[[divergence]]\nmethod = "m"\nserver = "lite*"\npymilvus = ">=3,<4"\nreason = "r"\n')
+    entries = known.load(path)
+    assert known.lookup(entries, "m", "lite3", "3.0.2") is not None
+    assert known.lookup(entries, "m", "milvus", "3.0.2") is None
+    assert known.lookup(entries, "m", "lite3", "2.6.1") is None
+    path.write_text('[[divergence]]\nmethod = "m"\n')
+    with pytest.raises(Exception, match="reason"):
+        known.load(path)
+
+
+def test_report_formats_agree() -> None:
+    verdicts = [Verdict("search", "search", "lite3", "3.0.2", "pass"),
+                Verdict("list_users", "rbac", "lite3", "3.0.2", "unsupported", "no RBAC"),
+                Verdict("list_aliases", "alias", "lite3", "3.0.2", "known-divergence", known_reason="raw protobuf"),
+                Verdict("compact", "data", "lite3", "3.0.2", "diverges", "sync 0, async raised")]
+    sec = section(verdicts, discover())
+    assert sec["counts"] == {"pass": 1, "diverges": 1, "unsupported": 1, "known-divergence": 1, "error": 0}
+    assert status_of(sec) == "fail"
+    assert "**unsupported**" in markdown(sec, {"kind": "embedded"})
+    xml = junit(sec)
+    assert 'failures="1"' in xml and 'skipped="2"' in xml
+    json.dumps(sec)
