@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         return code
     except KeyboardInterrupt:
         status = "interrupted"
-        result["load"] = load
+        result["notes"].append("interrupted (Ctrl-C); the data up to then is kept")
         raise
     except HarnessError as exc:
         result["notes"].append(str(exc))
@@ -126,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         result["status"] = status
         if "load" not in result and load.get("phases"):
+            load.setdefault("tasks", load["phases"][-1]["tasks"])
             result["load"] = load
         path = write_result(result, out_dir)
         console.print(f"result: {path}")
@@ -143,6 +144,9 @@ def _server_version(conn: Any) -> Optional[str]:
 
 def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, scenario_path: Path,
                 profile: LoadSpec, plan: Any, conn: Any, load: dict[str, Any], result: dict[str, Any]) -> None:
+    """The serial, concurrent and sweep phases. Each phase's data goes into ``load`` as soon as the phase ends, so
+    a run stopped by a lost server (ServerLostError), a lost worker or Ctrl-C (KeyboardInterrupt) keeps it."""
+    from loadtests.faults import InterruptFlag, ServerWatch
     from loadtests.live_view import LiveView
     from loadtests.result import concurrency_rows, phase_json
     from loadtests.shapes import StagesShape, shape_for, wait_time_for
@@ -150,12 +154,19 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
     floor = scenario.slo.recall_floor
     max_requests = profile.max_requests or DEFAULT_MAX_REQUESTS
     score = not args.no_recall
+    grace = parse_duration(profile.server_loss_grace)
+
+    def worker_lost(entry: dict[str, Any]) -> None:
+        console.print(f"[bold red]Locust worker {entry['worker']} (pid {entry['pid']}) exited with code "
+                      f"{entry['exit_code']} {entry['at_s']:.1f} s into the phase[/]; its data since its last "
+                      f"report is missing; log: {entry['log']}")
 
     def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
               processes: int = 1) -> Any:
         ctx = plan.context(conn, search_params=params, score_recall=score,
                            max_requests=math.ceil(max_requests / processes))
-        with LiveView(console, f"{scenario.name} {name}") as view:
+        watch = ServerWatch(conn, profile.on_server_loss, grace)
+        with LiveView(console, f"{scenario.name} {name}") as view, InterruptFlag() as interrupt:
             if processes > 1:
                 from loadtests.runner import run_distributed, worker_options
 
@@ -163,25 +174,59 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                                       math.ceil(max_requests / processes), getattr(args, "token_env", None)
                                       or scenario.target.token_env, conn.db_name)
                 ctx.max_requests = None  # the master issues nothing; each worker is bounded
-                return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick)
+                return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
+                                       watch=watch, interrupt=interrupt, on_worker_lost=worker_lost)
             from loadtests.runner import run_local
 
-            return run_local(ctx, profile.client, shape, wait, name, view.tick)
+            return run_local(ctx, profile.client, shape, wait, name, view.tick, watch=watch, interrupt=interrupt)
+
+    def main_phase(run: Any, pj: dict[str, Any]) -> None:
+        """``run`` becomes the run's headline: tasks, totals, per-second series, outages."""
+        for key in ("tasks", "duration_s", "totals", "stopped_by"):
+            load[key] = pj[key]
+        load["timeseries"] = run.context.recorder.timeseries(run.started,
+                                                             lambda end: run.shape.users_at(end - run.started))
+        load["outages"] = run.outages
+        load["recall_notes"] = dict(plan.recall_notes)
+
+    def finished(run: Any, pj: dict[str, Any], headline: bool) -> None:
+        """Stop the run (keeping ``pj``) when the phase was cut short by a fault or Ctrl-C."""
+        if not (run.server_lost or run.interrupted or run.workers_lost):
+            return
+        if headline or "tasks" not in load:
+            main_phase(run, pj)
+        if run.outages:
+            spans = ", ".join(f"{o['start']:.1f}-{'?' if o['end'] is None else format(o['end'], '.1f')} s"
+                              for o in run.outages)
+            result["notes"].append(f"{run.name} phase: server outage(s) at {spans} (seconds since the phase start)")
+        for w in run.workers_lost:
+            result["notes"].append(f"{run.name} phase: Locust worker {w['worker']} (pid {w['pid']}) exited with "
+                                   f"code {w['exit_code']} at {w['at_s']:.1f} s; missing: {w['missing']}; Locust "
+                                   f"node(s) without a final report: {', '.join(w['nodes_without_final_report']) or 'none'}")
+        if run.interrupted:
+            raise KeyboardInterrupt
+        if run.server_lost:
+            from loadtests.faults import ServerLostError
+
+            lost = run.server_lost
+            raise ServerLostError(f"{lost['reason']} {lost['at'] - run.started:.1f} s into the {run.name} phase "
+                                  f"(load.on_server_loss = {lost['policy']!r}); the partial result was kept")
+        from scenarios.errors import InfrastructureError
+
+        raise InfrastructureError(f"{len(run.workers_lost)} Locust worker(s) died during the {run.name} phase: "
+                                  "the merged result misses their last data (see the result's notes)")
 
     serial_s = parse_duration(profile.serial_phase)
     if serial_s > 0:
         serial = phase("serial", StagesShape([(serial_s, 1)], 1.0))
-        load["phases"].append(phase_json(serial, floor))
+        pj = phase_json(serial, floor)
+        load["phases"].append(pj)
+        finished(serial, pj, headline=False)
     concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=profile.processes)
     main = phase_json(concurrent, floor)
     load["phases"].append(main)
-    load["tasks"] = main["tasks"]
-    load["duration_s"] = main["duration_s"]
-    load["totals"] = main["totals"]
-    load["stopped_by"] = main["stopped_by"]
-    load["timeseries"] = concurrent.context.recorder.timeseries(
-        concurrent.started, lambda end: concurrent.shape.users_at(end - concurrent.started))
-    load["recall_notes"] = dict(plan.recall_notes)
+    main_phase(concurrent, main)
+    finished(concurrent, main, headline=True)
     if profile.shape == "ladder":
         load["concurrency"] = concurrency_rows(concurrent)
     load["sweep"] = []
@@ -191,6 +236,9 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
             run = phase(f"sweep {params}", StagesShape([(point_time, profile.users)], profile.spawn_rate),
                         wait_time_for(profile), params=params, processes=profile.processes)
             pj = phase_json(run, floor)
+            if run.server_lost or run.interrupted or run.workers_lost:
+                load["phases"].append(pj)
+                finished(run, pj, headline=False)
             for label, t in pj["tasks"].items():
                 if t["recall"] is not None or (t["kind"] or "").endswith("search"):
                     load["sweep"].append({"search_params": params, "task": label, "qps": t["qps"],
@@ -199,9 +247,18 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
 
 
 def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's SLO checks, plus one that fails when the server had an outage (``on_server_loss =
+    "continue"`` and it came back: the run finished, but it was not available throughout)."""
     from loadtests.result import slo_checks
 
-    return slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
+    verdict = slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
+    outages = [o for p in load.get("phases", []) for o in p.get("outages", [])]
+    if outages:
+        down = sum((o["end"] if o["end"] is not None else o["start"]) - o["start"] for o in outages)
+        verdict["checks"].append({"name": "outages", "task": None, "limit": 0, "value": len(outages),
+                                  "ok": False, "detail": f"server unreachable for {down:.1f} s in total"})
+        verdict["ok"] = False
+    return verdict
 
 
 def _fmt(value: Optional[float], spec: str) -> str:

@@ -37,6 +37,7 @@ class LiveView:
         self.title = title
         self._live: Optional[Live] = None
         self._last = 0.0
+        self._announced = False
 
     def __enter__(self) -> "LiveView":
         if self.console.is_terminal:
@@ -45,7 +46,12 @@ class LiveView:
         return self
 
     def tick(self, ctx: RunContext, runner: Any, elapsed: float) -> None:
-        """Redraw (at most 4 times a second)."""
+        """Redraw (at most 4 times a second). Without a terminal (CI, a test), print one line at the first tick, so
+        a reader of the log knows the phase's load has started (a distributed phase: its workers are connected)."""
+        if self._live is None and not self._announced:
+            self._announced = True
+            self.console.print(f"phase started: {self.title}")
+            self.console.file.flush()
         if self._live is None or time.monotonic() - self._last < 0.25:
             return
         self._last = time.monotonic()

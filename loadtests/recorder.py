@@ -30,6 +30,16 @@ _NUM_BUCKETS = 112
 _LOG_SCALE = _BUCKETS_PER_OCTAVE / math.log(2.0)
 #: Percentiles reported for every task.
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
+#: Error codes (``loadtests.users.error_code``) that mean "the server could not be reached", as opposed to a
+#: server that answered with an error: gRPC UNAVAILABLE, pymilvus' "Fail connecting to server" (code 2), and
+#: the socket errors. A window where every request failed with one of these is part of an outage.
+CONNECTION_CODES = frozenset({"grpc:UNAVAILABLE", "milvus:2", "MilvusUnavailableException", "ConnectionError",
+                              "ConnectionRefusedError", "ConnectionResetError", "BrokenPipeError"})
+
+
+def is_connection_error(code: Optional[str]) -> bool:
+    """Whether an error code means the server was unreachable (see :data:`CONNECTION_CODES`)."""
+    return code in CONNECTION_CODES
 
 
 def new_histogram() -> HdrHistogram:
@@ -49,16 +59,19 @@ def _bucket_upper_ms(index: int) -> float:
 
 @dataclass
 class Window:
-    """One time window of one task: request and failure counts and coarse latency buckets (mergeable by sum)."""
+    """One time window of one task: request and failure counts, failures that were connection errors, and
+    coarse latency buckets (mergeable by sum)."""
 
     requests: int = 0
     failures: int = 0
     buckets: dict[int, int] = field(default_factory=dict)
+    conn_failures: int = 0
 
     def add(self, other: "Window") -> None:
         """Sum ``other`` into this window."""
         self.requests += other.requests
         self.failures += other.failures
+        self.conn_failures += other.conn_failures
         for b, n in other.buckets.items():
             self.buckets[b] = self.buckets.get(b, 0) + n
 
@@ -166,6 +179,8 @@ class Recorder:
             rec.failures += 1
             rec.errors[error_code] = rec.errors.get(error_code, 0) + 1
             win.failures += 1
+            if error_code in CONNECTION_CODES:
+                win.conn_failures += 1
             return
         us = latency_s * 1e6
         rec.histogram.record_value(min(max(int(us + 0.5), HDR_LOWEST_US), HDR_HIGHEST_US))
@@ -206,7 +221,7 @@ class Recorder:
         """Plain data for ``report_to_master`` / the result file."""
         return {"window_s": self.window_s, "kinds": dict(self.kinds),
                 "tasks": {t: r.snapshot() for t, r in self.tasks.items()},
-                "series": [[i, t, w.requests, w.failures, [[b, n] for b, n in w.buckets.items()]]
+                "series": [[i, t, w.requests, w.failures, [[b, n] for b, n in w.buckets.items()], w.conn_failures]
                            for (i, t), w in self.series.items()]}
 
     @classmethod
@@ -215,8 +230,9 @@ class Recorder:
         rec = cls(window_s=float(data["window_s"]))
         rec.kinds = dict(data.get("kinds", {}))
         rec.tasks = {t: TaskRecord.from_snapshot(s) for t, s in data["tasks"].items()}
-        for i, t, requests, failures, buckets in data["series"]:
-            rec.series[(int(i), str(t))] = Window(int(requests), int(failures), {int(b): int(n) for b, n in buckets})
+        for i, t, requests, failures, buckets, *rest in data["series"]:  # rest: conn_failures (absent before)
+            rec.series[(int(i), str(t))] = Window(int(requests), int(failures), {int(b): int(n) for b, n in buckets},
+                                                  int(rest[0]) if rest else 0)
         return rec
 
     def total_requests(self) -> int:
@@ -234,6 +250,30 @@ class Recorder:
                          "p99_ms": win.percentile_ms(99.0),
                          "users": users_at(end) if users_at is not None else None})
         return rows
+
+    def outages(self, start_ts: float) -> list[dict[str, Optional[float]]]:
+        """Spans ``{start, end}`` (seconds since ``start_ts``) where every request that finished failed with a
+        connection error (:data:`CONNECTION_CODES`), at the series' window resolution. A span starts at the first
+        such window and ends where the next window with a success starts; windows with no requests (or only other
+        errors) in between do not end it; ``end`` is None when no request succeeded afterwards."""
+        per: dict[int, list[int]] = {}
+        for (index, _task), win in self.series.items():
+            agg = per.setdefault(index, [0, 0, 0])
+            agg[0] += win.requests
+            agg[1] += win.failures
+            agg[2] += win.conn_failures
+        spans: list[dict[str, Optional[float]]] = []
+        current: Optional[dict[str, Optional[float]]] = None
+        for index in sorted(per):
+            requests, failures, conn = per[index]
+            begin = round(max(0.0, index * self.window_s - start_ts), 3)
+            if current is None and requests and conn == requests:
+                current = {"start": begin, "end": None}
+                spans.append(current)
+            elif current is not None and requests > failures:
+                current["end"] = begin
+                current = None
+        return spans
 
     def recent(self, now: float, seconds: float = 5.0) -> dict[str, Window]:
         """The last ``seconds`` of the series summed per task (for the live view)."""

@@ -43,9 +43,18 @@ def totals(tasks: dict[str, dict[str, Any]], duration_s: float) -> dict[str, Any
 def phase_json(run: PhaseRun, floor: Optional[float]) -> dict[str, Any]:
     """One phase: its users, duration, what stopped it, and its per-task stats."""
     tasks = task_stats(run, floor)
-    return {"name": run.name, "users": max((u for _, u in run.shape.stages), default=None),
-            "duration_s": run.duration_s, "stopped_by": run.stopped_by, "workers": run.workers,
-            "totals": totals(tasks, run.duration_s), "tasks": tasks, "locust": run.locust_totals}
+    out = {"name": run.name, "users": max((u for _, u in run.shape.stages), default=None),
+           "duration_s": run.duration_s, "stopped_by": run.stopped_by, "workers": run.workers,
+           "totals": totals(tasks, run.duration_s), "tasks": tasks, "locust": run.locust_totals,
+           "outages": run.outages}
+    if run.server_lost:
+        out["server_lost"] = {**run.server_lost, "at_s": round(run.server_lost["at"] - run.started, 3)}
+    if run.interrupted:
+        out["interrupted"] = True
+    if run.workers:
+        out["worker_nodes"] = run.worker_nodes
+        out["workers_lost"] = run.workers_lost
+    return out
 
 
 def concurrency_rows(run: PhaseRun) -> list[dict[str, Any]]:

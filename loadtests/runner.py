@@ -2,7 +2,9 @@
 with N worker processes on loopback (``--processes N``), whose recordings the master merges.
 
 A phase always ends by itself: when its shape ends, when ``max_requests`` is used up, or at a hard deadline
-(the shape's duration plus a grace period), whichever is first.
+(the shape's duration plus a grace period), whichever is first; and early when the server is lost (a
+:class:`loadtests.faults.ServerWatch`) or on Ctrl-C (a :class:`loadtests.faults.InterruptFlag`). A distributed
+phase also notices a worker process that dies and says which worker's data is missing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import gevent  # noqa: E402
 from gevent import monkey  # noqa: E402
 
 from loadtests.context import FINAL_MESSAGE, RunContext  # noqa: E402
+from loadtests.faults import InterruptFlag, ServerWatch, merge_spans  # noqa: E402
 from loadtests.shapes import StagesShape  # noqa: E402
 from loadtests.users import user_class  # noqa: E402
 
@@ -52,11 +55,26 @@ class PhaseRun:
     stopped_by: str
     locust_totals: dict[str, Any] = field(default_factory=dict)
     workers: int = 0
+    #: Why the server was given up (``{at, reason, problem, policy}``, ``at`` epoch), or None.
+    server_lost: Optional[dict[str, Any]] = None
+    #: Spans ``{start, end}`` (seconds since ``started``) when the server was down: the watch's down-spans united
+    #: with the request-level outages (every request failing with a connection error).
+    outages: list[dict[str, Any]] = field(default_factory=list)
+    #: Ctrl-C stopped the phase.
+    interrupted: bool = False
+    #: Distributed: workers whose data is (partly) missing: ``{worker, pid, exit_code, at_s, node, ...}``.
+    workers_lost: list[dict[str, Any]] = field(default_factory=list)
+    #: Distributed: per Locust worker node, what it shipped (``{node, reports, requests, final}``).
+    worker_nodes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def duration_s(self) -> float:
         """Wall seconds of the phase."""
         return self.finished - self.started
+
+
+def _outages(ctx: RunContext, started: float, watch: Optional[ServerWatch]) -> list[dict[str, Any]]:
+    return merge_spans(ctx.recorder.outages(started), watch.relative_spans(started) if watch else [])
 
 
 def _locust_totals(env: Any) -> dict[str, Any]:
@@ -67,7 +85,8 @@ def _locust_totals(env: Any) -> dict[str, Any]:
 
 
 def run_local(ctx: RunContext, client: str, shape: StagesShape, wait_time: Any = None, name: str = "concurrent",
-              on_tick: Optional[OnTick] = None) -> PhaseRun:
+              on_tick: Optional[OnTick] = None, watch: Optional[ServerWatch] = None,
+              interrupt: Optional[InterruptFlag] = None) -> PhaseRun:
     """One phase in this process: Locust's ``LocalRunner`` with our users and shape."""
     from locust.env import Environment
 
@@ -76,14 +95,19 @@ def run_local(ctx: RunContext, client: str, shape: StagesShape, wait_time: Any =
     ctx.attach(env)
     started = time.time()
     runner.start_shape()
-    stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count)
-    runner.quit()
-    ctx.detach(env)
-    return PhaseRun(name, ctx, started, time.time(), shape, stopped_by, _locust_totals(env))
+    try:
+        stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count, watch, interrupt)
+    finally:
+        runner.quit()
+        ctx.detach(env)
+    return PhaseRun(name, ctx, started, time.time(), shape, stopped_by, _locust_totals(env),
+                    server_lost=watch.lost if watch else None, outages=_outages(ctx, started, watch),
+                    interrupted=bool(interrupt and interrupt.set))
 
 
 def _supervise(ctx: RunContext, runner: Any, shape: StagesShape, started: float, on_tick: Optional[OnTick],
-               user_count: Callable[[], int]) -> str:
+               user_count: Callable[[], int], watch: Optional[ServerWatch] = None,
+               interrupt: Optional[InterruptFlag] = None, on_check: Optional[Callable[[float], None]] = None) -> str:
     from locust.runners import STATE_STOPPED
 
     deadline = started + shape.duration + GRACE_S
@@ -93,6 +117,14 @@ def _supervise(ctx: RunContext, runner: Any, shape: StagesShape, started: float,
         elapsed = time.time() - started
         if on_tick:
             on_tick(ctx, runner, elapsed)
+        if interrupt is not None and interrupt.set:
+            return "interrupted"
+        if watch is not None:
+            lost = watch.check()
+            if lost:
+                return lost
+        if on_check is not None:
+            on_check(elapsed)
         users = user_count()
         spawned = spawned or users > 0
         if runner.state == STATE_STOPPED and elapsed > 0.5:
@@ -111,11 +143,16 @@ def _free_port() -> int:
 
 def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes: int, worker_args: list[str],
                     wait_time: Any = None, name: str = "concurrent", on_tick: Optional[OnTick] = None,
-                    connect_timeout: float = 120.0) -> PhaseRun:
+                    connect_timeout: float = 120.0, watch: Optional[ServerWatch] = None,
+                    interrupt: Optional[InterruptFlag] = None,
+                    on_worker_lost: Optional[Callable[[dict[str, Any]], None]] = None) -> PhaseRun:
     """One phase with a master here and ``processes`` Locust workers (``loadtests/locustfile.py``) on loopback.
 
     ``worker_args``: the locustfile's options for the workers (scenario, client, search params...). Each worker
     ships its recording to the master (report_to_master, and a final message when it stops); the master sums.
+    A worker process that exits during the phase is reported at once (``on_worker_lost``) and listed in
+    :attr:`PhaseRun.workers_lost` with the Locust node(s) whose final report never came: their data since their
+    last report is missing from the sums. The phase goes on with the other workers (Locust rebalances users).
     """
     from locust.env import Environment
 
@@ -123,13 +160,27 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
     port = _free_port()
     runner = env.create_master_runner("127.0.0.1", port)
     finals: set[str] = set()
+    nodes: dict[str, dict[str, Any]] = {}
+
+    def node(client_id: str) -> dict[str, Any]:
+        return nodes.setdefault(client_id, {"node": client_id, "reports": 0, "requests": 0, "last_report_at": None,
+                                            "final": False})
+
+    def shipped(client_id: str, delta: dict[str, Any]) -> None:
+        entry = node(client_id)
+        entry["reports"] += 1
+        entry["requests"] += sum(int(t.get("requests", 0)) for t in delta["recorder"]["tasks"].values())
+        entry["last_report_at"] = time.time()
 
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
         if "vdb" in data:
             ctx.add_delta(data["vdb"])
+            shipped(client_id, data["vdb"])
 
     def on_final(environment: Any, msg: Any, **_: Any) -> None:
         ctx.add_delta(msg.data)
+        shipped(msg.node_id, msg.data)
+        node(msg.node_id)["final"] = True
         finals.add(msg.node_id)
 
     env.events.worker_report.add_listener(on_worker_report)
@@ -139,6 +190,7 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
             "--master-port", str(port), "--host", ctx.conn.uri, *worker_args]
     procs = [SpawnedProcess(argv, log.fileno()) for log in logs]
+    lost: list[dict[str, Any]] = []
     try:
         deadline = time.time() + connect_timeout
         while len(runner.clients.ready) < processes:
@@ -151,19 +203,46 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                 raise InfrastructureError(f"{len(runner.clients.ready)} of {processes} Locust workers connected; "
                                           f"{' | '.join(errors) or 'timed out'}")
             gevent.sleep(0.2)
+        for client_id in list(runner.clients.keys()):
+            node(client_id)
         started = time.time()
+
+        def check_workers(elapsed: float) -> None:
+            for i, p in enumerate(procs):
+                if p.poll() is not None and not any(w["worker"] == i for w in lost):
+                    entry = {"worker": i, "pid": p.pid, "exit_code": p.returncode, "at_s": round(elapsed, 3),
+                             "log": logs[i].name}
+                    lost.append(entry)
+                    if on_worker_lost is not None:
+                        on_worker_lost(entry)
+
         runner.start_shape()
-        stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count)
+        stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count, watch, interrupt,
+                                check_workers)
         runner.stop()
-        wait_until = time.time() + FINAL_WAIT_S
-        while len(finals) < processes and time.time() < wait_until:
+        wait_until = time.time() + (2.0 if watch is not None and watch.lost else FINAL_WAIT_S)
+        while len(finals) < processes - len(lost) and time.time() < wait_until:
             gevent.sleep(0.1)
         finished = time.time()
+        check_workers(finished - started)
         runner.quit()
-        missing = processes - len(finals)
+        missing = [n for n in nodes.values() if not n["final"]]
+        for n in nodes.values():
+            if n["last_report_at"] is not None:
+                n["last_report_s"] = round(n.pop("last_report_at") - started, 3)
+            else:
+                n.pop("last_report_at")
+        if lost:  # name the Locust node(s) whose data is incomplete next to the process(es) that died
+            for entry in lost:
+                entry["nodes_without_final_report"] = [n["node"] for n in missing]
+                entry["missing"] = ("its requests since its last report (Locust workers report every ~3 s) and "
+                                    "its final report")
         if missing:
-            stopped_by += f"; {missing} worker(s) sent no final report (their last seconds are missing)"
-        return PhaseRun(name, ctx, started, finished, shape, stopped_by, _locust_totals(env), workers=processes)
+            stopped_by += f"; {len(missing)} worker(s) sent no final report (their last seconds are missing)"
+        return PhaseRun(name, ctx, started, finished, shape, stopped_by, _locust_totals(env), workers=processes,
+                        server_lost=watch.lost if watch else None, outages=_outages(ctx, started, watch),
+                        interrupted=bool(interrupt and interrupt.set), workers_lost=lost,
+                        worker_nodes=sorted(nodes.values(), key=lambda n: n["node"]))
     finally:
         deadline = time.time() + 15.0
         for p in procs:

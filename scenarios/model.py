@@ -311,8 +311,15 @@ class LoadSpec(_Strict):
     processes: int = Field(default=1, ge=1, le=256)
     serial_phase: str = Field(default="0s", description="one-user latency phase before the concurrent one")
     sweep: list[dict[str, Any]] = Field(default_factory=list, description="search_params sets for a recall/QPS sweep")
+    on_server_loss: Literal["stop", "continue"] = Field(
+        default="stop", description="when the server stops answering (its process died, its port refuses "
+        "connections): 'stop' ends the run at once (exit 2, partial result kept); 'continue' keeps the load going "
+        "for up to server_loss_grace while waiting for the server to come back (the outage is recorded and breaks "
+        "the run's SLO: exit 1), and stops as 'stop' does if it does not. An embedded server that died is never "
+        "restarted, so it always stops the run")
+    server_loss_grace: str = Field(default="10s", description="how long 'continue' waits for a lost server")
 
-    @field_validator("run_time", "step_time", "spike_time", "serial_phase")
+    @field_validator("run_time", "step_time", "spike_time", "serial_phase", "server_loss_grace")
     @classmethod
     def _valid_duration(cls, v: str) -> str:
         parse_duration(v)
