@@ -62,6 +62,9 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     version = pymilvus.__version__
     verdict = Verdict(spec.name, spec.category, server, version, "pass")
     count = max_examples or profiles.examples_for(spec.weight, spec.mutates)
+    if not runner.server_alive():  # fail fast: one dead server must not cost every later method a timeout
+        verdict.status, verdict.detail = "error", f"infrastructure: the server at {runner.conn.uri} is not answering"
+        return verdict
     shared = None
     answered: list[bool] = []  # examples the server did not answer with UNIMPLEMENTED
     if not spec.mutates and spec.needs:
