@@ -88,11 +88,11 @@ spec("drop_collection_field", COLL, needs=(Need.COLLECTION,), mutates=True,
                             st.sampled_from(["opt", "num", "vec", "id", "nosuch"])))
 
 
-def _bm25_function(name: str = "bm25") -> Any:
+def _bm25_function(name: str = "bm25", output: str = "sparse") -> Any:
     from pymilvus import Function, FunctionType
 
     return Function(name=name, function_type=FunctionType.BM25, input_field_names=["text"],
-                    output_field_names=["sparse"])
+                    output_field_names=[output])
 
 
 _FN = Lazy(_bm25_function, "Function(name='bm25', function_type=FunctionType.BM25, input_field_names=['text'], "
@@ -127,8 +127,7 @@ def _function_field_args() -> dict[str, Any]:
     field = FieldSchema("bm25_out", DataType.SPARSE_FLOAT_VECTOR)
     index = MilvusClient.prepare_index_params()
     index.add_index("bm25_out", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
-    fn = _bm25_function("bm25f")
-    fn.output_field_names = ["bm25_out"]
+    fn = _bm25_function("bm25f", "bm25_out")
     return {"field_schema": field, "func": fn, "index_params": index}
 
 

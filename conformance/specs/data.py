@@ -46,8 +46,8 @@ spec("flush", CAT, needs=NEEDS, mutates=True, args=lambda: st.sampled_from([{"co
 spec("flush_all", CAT, needs=NEEDS, probe=lambda: [], args=fixed())
 spec("get_flush_all_state", CAT, args=fixed(), notes="needs the flush_all timestamp; called without it")
 spec("compact", CAT, needs=NEEDS, mutates=True, compare=Compare.STRUCTURAL,
-     args=lambda: st.sampled_from([{"collection_name": C}, {"collection_name": C, "is_clustering": True},
-                                   {"collection_name": C, "is_l0": True}, {"collection_name": Ref("missing")}]))
+     weight=1.5, args=lambda: st.sampled_from([{"collection_name": Ref("missing")}, {"collection_name": C}, {"collection_name": C, "is_clustering": True},
+                                   {"collection_name": C, "is_l0": True}]))
 spec("get_compaction_state", CAT, args=lambda: st.sampled_from([{"job_id": 0}, {"job_id": 123456789}, {"job_id": -1}]))
 spec("get_compaction_plans", CAT, args=lambda: st.sampled_from([{"job_id": 0}, {"job_id": 123456789}]))
 spec("list_compaction_tasks", CAT, needs=NEEDS, args=lambda: st.sampled_from([{"collection_name": C},
