@@ -21,10 +21,9 @@ from rich.table import Table
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
-from scenarios.errors import HarnessError
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
 from scenarios.progress import progress_bar, quiet_client_logs
-from scenarios.results import new_result, write_result
+from scenarios.results import new_result, recorded
 from scenarios.targets import open_target
 
 
@@ -48,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = new_result("run", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
                                          "path": str(scenario_path)})
-    status = "error"
-    try:
+    with recorded(result, out_dir, lambda path: console.print(f"result: {path}")):
         with open_target(target) as conn:  # first: a dead server or a bad token fails before any long work
             result["target"] = conn.describe()
             with progress_bar(console, "generating dataset") as tick:
@@ -58,18 +56,8 @@ def run(args: argparse.Namespace) -> int:
                                  "queries": dataset.num_queries}
             section, diverged = run_flow_both(console, conn, scenario, dataset)
         result["run"] = section
-        status = "fail" if diverged else "pass"
+        result["status"] = "fail" if diverged else "pass"
         return EXIT_FAILED if diverged else EXIT_OK
-    except KeyboardInterrupt:
-        status = "interrupted"
-        raise
-    except HarnessError as exc:
-        result["notes"].append(str(exc))
-        raise
-    finally:
-        result["status"] = status
-        path = write_result(result, out_dir)
-        console.print(f"result: {path}")
 
 
 def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> tuple[dict[str, Any], bool]:

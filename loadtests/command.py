@@ -26,7 +26,7 @@ from rich.table import Table  # noqa: E402
 
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
-from scenarios.errors import BadInputError, HarnessError  # noqa: E402
+from scenarios.errors import BadInputError  # noqa: E402
 from scenarios.model import LoadSpec, Scenario, parse_duration  # noqa: E402
 
 #: Requests a phase may issue when neither the scenario nor --max-requests bounds it.
@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from loadtests.prepare import prepare_collection
     from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
     from scenarios.progress import progress_bar, quiet_client_logs
-    from scenarios.results import new_result, write_result
+    from scenarios.results import new_result, recorded
     from scenarios.schema import describe_indexes
     from scenarios.targets import open_target
 
@@ -89,47 +89,41 @@ def run(args: argparse.Namespace) -> int:
                                           "path": str(scenario_path)})
     load: dict[str, Any] = {"profile": profile.model_dump(mode="json"), "client": profile.client,
                             "processes": profile.processes, "indexes": describe_indexes(scenario), "phases": []}
-    status, code = "error", EXIT_FAILED
-    try:
-        with open_target(target) as conn:
-            result["target"] = conn.describe()
-            result["target"]["server_version"] = _server_version(conn)
-            with progress_bar(console, "dataset and ground truth") as tick:
-                plan = load_plan(scenario, scenario_path.parent, progress=tick, with_recall=not args.no_recall)
-            result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
-                                 "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
-            if not args.no_prepare:
-                with progress_bar(console, f"preparing {scenario.collection.name}", unit="rows") as tick:
-                    load["prepare"] = prepare_collection(conn, scenario, plan.dataset, tick,
-                                                         allow_fallback=not args.no_index_fallback)
-                for entry in load["prepare"]["indexes"]:
-                    if entry["rejected"]:
-                        console.print(f"[yellow]{entry['rejected']}[/]; fell back to: {entry['fallback']}")
-                        result["notes"].append(f"{entry['rejected']}; fell back to: {entry['fallback']}")
-            if args.prepare_only:
-                status = "pass"
-                return EXIT_OK
-            _run_phases(console, args, scenario, scenario_path, profile, plan, conn, load, result)
-        load["slo"] = _slo(scenario, load)
-        result["load"] = load
-        status = "pass" if load["slo"]["ok"] else "fail"
-        _print_summary(console, load)
-        code = EXIT_OK if load["slo"]["ok"] else EXIT_FAILED
-        return code
-    except KeyboardInterrupt:
-        status = "interrupted"
-        result["notes"].append("interrupted (Ctrl-C); the data up to then is kept")
-        raise
-    except HarnessError as exc:
-        result["notes"].append(str(exc))
-        raise
-    finally:
-        result["status"] = status
-        if "load" not in result and load.get("phases"):
-            load.setdefault("tasks", load["phases"][-1]["tasks"])
-            result["load"] = load
-        path = write_result(result, out_dir)
+
+    def written(path: Path) -> None:
         console.print(f"result: {path}")
+
+    with recorded(result, out_dir, written):
+        try:
+            with open_target(target) as conn:
+                result["target"] = conn.describe()
+                result["target"]["server_version"] = _server_version(conn)
+                with progress_bar(console, "dataset and ground truth") as tick:
+                    plan = load_plan(scenario, scenario_path.parent, progress=tick,
+                                     with_recall=not args.no_recall)
+                result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
+                                     "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
+                if not args.no_prepare:
+                    with progress_bar(console, f"preparing {scenario.collection.name}", unit="rows") as tick:
+                        load["prepare"] = prepare_collection(conn, scenario, plan.dataset, tick,
+                                                             allow_fallback=not args.no_index_fallback)
+                    for entry in load["prepare"]["indexes"]:
+                        if entry["rejected"]:
+                            console.print(f"[yellow]{entry['rejected']}[/]; fell back to: {entry['fallback']}")
+                            result["notes"].append(f"{entry['rejected']}; fell back to: {entry['fallback']}")
+                if args.prepare_only:
+                    result["status"] = "pass"
+                    return EXIT_OK
+                _run_phases(console, args, scenario, scenario_path, profile, plan, conn, load, result)
+            load["slo"] = _slo(scenario, load)
+            result["load"] = load
+            result["status"] = "pass" if load["slo"]["ok"] else "fail"
+            _print_summary(console, load)
+            return EXIT_OK if load["slo"]["ok"] else EXIT_FAILED
+        finally:
+            if "load" not in result and load.get("phases"):  # stopped early: keep the phases that ran
+                load.setdefault("tasks", load["phases"][-1]["tasks"])
+                result["load"] = load
 
 
 def _server_version(conn: Any) -> Optional[str]:

@@ -27,7 +27,8 @@ import platform
 import tempfile
 import uuid
 from pathlib import Path
-from typing import IO, Any, Callable, Iterable
+from contextlib import contextmanager
+from typing import IO, Any, Callable, Iterable, Iterator
 
 from scenarios.errors import BadInputError
 
@@ -141,6 +142,27 @@ def write_result(result: dict[str, Any], out_dir: str | os.PathLike, name: str =
         result["finished_at"] = utc_now()
     text = json.dumps(_finite(json.loads(json.dumps(result, default=_json_default))), indent=2, sort_keys=False)
     return atomic_write_text(Path(out_dir) / name, text + "\n")
+
+
+@contextmanager
+def recorded(result: dict[str, Any], out_dir: str | os.PathLike,
+             on_written: Callable[[Path], None] = lambda _p: None) -> Iterator[dict[str, Any]]:
+    """Write ``result`` to ``out_dir/result.json`` however the block ends, keeping whatever it gathered: the
+    status the block set, ``interrupted`` on Ctrl-C, or ``error`` with the message as a note on a harness error."""
+    from scenarios.errors import HarnessError
+
+    try:
+        yield result
+    except KeyboardInterrupt:
+        result["status"] = "interrupted"
+        result["notes"].append("interrupted (Ctrl-C); the data up to then is kept")
+        raise
+    except HarnessError as exc:
+        result["status"] = "error"
+        result["notes"].append(str(exc))
+        raise
+    finally:
+        on_written(write_result(result, out_dir))
 
 
 def read_result(path: str | os.PathLike) -> dict[str, Any]:
