@@ -72,6 +72,11 @@ class TaskPlan:
     data: dict[str, Any] = field(default_factory=dict)
     #: Rotates through the queries, so every user covers the test split.
     cursor: Any = field(default_factory=lambda: itertools.count(random.randrange(1 << 16)))
+    #: ``kind.value``, kept as a plain string: it is the ``request_type`` of every request event of this task.
+    request_type: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.request_type = self.kind.value
 
     def next_call(self, writer: Optional[WriterState] = None) -> Call:
         """The next request of this task."""

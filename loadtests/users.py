@@ -16,6 +16,11 @@ from loadtests import gevent_grpc
 
 gevent_grpc.enable()  # before any gRPC channel exists in this process
 
+# Imported here, with the module, not lazily by the first user's on_start: importing pymilvus (and pandas with
+# it) takes about a second of CPU, which there blocked every greenlet of the process while users were spawning
+# and was charged to the phase (bench_load: ~1.1 s of a 10 s phase, several hundred us per request).
+import pymilvus  # noqa: E402,F401
+
 from locust import User, constant, task  # noqa: E402 - after the gevent switch on purpose
 from locust.exception import StopUser  # noqa: E402
 
@@ -92,7 +97,7 @@ class MilvusUserBase(User):
                 exc = WrongResult(code, plan.label)
         code = None if exc is None else error_code(exc)
         self.environment.events.request.fire(
-            request_type=plan.kind.value, name=plan.label, response_time=seconds * 1000.0,
+            request_type=plan.request_type, name=plan.label, response_time=seconds * 1000.0,
             response_length=len(result) if exc is None and hasattr(result, "__len__") else 0,
             exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids)})
 
