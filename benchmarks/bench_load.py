@@ -9,8 +9,14 @@ rounds, the median of ``--rounds`` is compared):
   ours-async   loadtests' MilvusAsyncUser (AsyncMilvusClient on an asyncio loop in a native thread)
   contrib      Locust's own locust.contrib.milvus.MilvusUser doing the same searches
 
+Every variant is measured the same way: its users are started, run for ``WARMUP_S`` (clients connected, imports
+done, caches warm), then successful requests and the process' CPU time (``time.process_time``: client work only,
+the server is another process) are counted over a steady-state window of ``--seconds``. Startup and teardown are
+outside the window for every variant alike.
+
 Ratios printed: ours / raw (goal >= 0.95), recall cost 1 - ours / ours-norec (goal <= 3 %), async / sync, and
-ours / contrib (goal >= 1.0). Usage: python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2]
+ours / contrib (goal >= 1.0), from QPS and from client CPU per request. Usage:
+python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ top_k = 10
 kind = "dense_search"
 """
 SCENARIO = str(Path(tempfile.gettempdir()) / "vdb_harness_bench_load.toml")
+#: Seconds every variant runs before its measured window opens.
+WARMUP_S = 1.5
 VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib")
 
 
@@ -69,13 +77,26 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
 
     plan = load_plan(scenario, path.parent, with_recall=variant != "ours-norec")
     ctx = plan.context(Connection(uri=uri, timeout=30), score_recall=variant != "ours-norec")
-    cpu0 = time.process_time()
-    run = run_local(ctx, "async" if variant == "ours-async" else "sync",
-                    StagesShape([(seconds, users)], float(users) * 100))
-    cpu = time.process_time() - cpu0
-    ok = sum(r.requests - r.failures for r in ctx.recorder.tasks.values())
-    fails = sum(r.failures for r in ctx.recorder.tasks.values())
-    return {"ok": ok, "failures": fails, "seconds": run.duration_s, "cpu_s": cpu}
+    marks: list[tuple[float, float, int, int]] = []  # (wall, cpu, ok, failures) when the window opens / closes
+
+    def mark() -> None:
+        recs = ctx.recorder.tasks.values()
+        marks.append((time.perf_counter(), time.process_time(), sum(r.requests - r.failures for r in recs),
+                      sum(r.failures for r in recs)))
+
+    def on_tick(_ctx, _runner, elapsed: float) -> None:  # noqa: ANN001 - run_local's hook, ~4 times a second
+        if not marks and elapsed >= WARMUP_S:
+            mark()
+        elif len(marks) == 1 and time.perf_counter() - marks[0][0] >= seconds:
+            mark()
+
+    run_local(ctx, "async" if variant == "ours-async" else "sync",
+              StagesShape([(WARMUP_S + seconds + 1.0, users)], float(users) * 100), on_tick=on_tick)
+    if len(marks) < 2:
+        raise RuntimeError(f"the phase ended before its measured window closed ({len(marks)} marks)")
+    (w0, c0, ok0, f0), (w1, c1, ok1, f1) = marks[:2]
+    return {"ok": ok1 - ok0, "failures": f1 - f0, "seconds": w1 - w0, "cpu_s": c1 - c0,
+            "recall_memo": ctx.recall.memo_entries()}
 
 
 def _queries(scenario, path) -> list:
@@ -94,15 +115,12 @@ def _raw(scenario, path, uri: str, users: int, seconds: float) -> dict:
 
     queries = _queries(scenario, path)
     counts = [0] * users
-    start_at = time.perf_counter() + 1.0
-    stop_at = start_at + seconds
+    stop = threading.Event()
 
     def loop(i: int) -> None:
         client = MilvusClient(uri=uri, timeout=30)
         n = i
-        while time.perf_counter() < start_at:
-            time.sleep(0.001)
-        while time.perf_counter() < stop_at:
+        while not stop.is_set():
             client.search(scenario.collection.name, [queries[n % len(queries)]], limit=10, anns_field="vector",
                           consistency_level=scenario.workload.consistency_level, timeout=30)
             counts[i] += 1
@@ -110,12 +128,16 @@ def _raw(scenario, path, uri: str, users: int, seconds: float) -> dict:
         client.close()
 
     threads = [threading.Thread(target=loop, args=(i,)) for i in range(users)]
-    cpu0 = time.process_time()
     for t in threads:
         t.start()
+    time.sleep(WARMUP_S)
+    ok0, wall0, cpu0 = sum(counts), time.perf_counter(), time.process_time()
+    time.sleep(seconds)
+    ok1, wall1, cpu1 = sum(counts), time.perf_counter(), time.process_time()
+    stop.set()
     for t in threads:
         t.join()
-    return {"ok": sum(counts), "failures": 0, "seconds": seconds, "cpu_s": time.process_time() - cpu0}
+    return {"ok": ok1 - ok0, "failures": 0, "seconds": wall1 - wall0, "cpu_s": cpu1 - cpu0}
 
 
 def _contrib(scenario, path, uri: str, users: int, seconds: float) -> dict:
@@ -152,7 +174,7 @@ def _contrib(scenario, path, uri: str, users: int, seconds: float) -> dict:
     locust.events.request.add_listener(on_request)  # that user fires the global event, not its environment's
     runner = env.create_local_runner()
     runner.start(users, spawn_rate=users * 100)
-    gevent.sleep(0.5)
+    gevent.sleep(WARMUP_S)
     counts.update(ok=0, failures=0)
     started, cpu0 = time.perf_counter(), time.process_time()
     gevent.sleep(seconds)
@@ -195,8 +217,9 @@ def main() -> None:
                 res = json.loads(out.stdout.strip().splitlines()[-1])
                 qps[variant].append(res["ok"] / res["seconds"])
                 cpu_us[variant].append(res["cpu_s"] / max(res["ok"], 1) * 1e6)
+                memo = f", recall memo {res['recall_memo']} answers" if res.get("recall_memo") else ""
                 print(f"round {r + 1} {variant:11s} {qps[variant][-1]:8.1f} QPS  {cpu_us[variant][-1]:7.0f} us "
-                      f"client CPU/request  ({res['failures']} failures)", flush=True)
+                      f"client CPU/request  ({res['failures']} failures{memo})", flush=True)
     med = {v: statistics.median(q) for v, q in qps.items()}
     cpu = {v: statistics.median(q) for v, q in cpu_us.items()}
     print(f"\n{args.users} users, {args.seconds:.0f} s per run, median of {args.rounds} rounds, "
@@ -207,6 +230,9 @@ def main() -> None:
     print(f"async user / sync user                         : {med['ours-async'] / med['ours']:.3f}")
     print(f"ours / locust.contrib.milvus.MilvusUser        : {med['ours'] / med['contrib']:.3f}   (goal >= 1.0)")
     print("client CPU per request (us, median): " + ", ".join(f"{v} {cpu[v]:.0f}" for v in VARIANTS))
+    print(f"client CPU ratios (other / ours, > 1 = ours cheaper): raw {cpu['raw'] / cpu['ours']:.3f}, "
+          f"contrib {cpu['contrib'] / cpu['ours']:.3f}, async {cpu['ours-async'] / cpu['ours']:.3f}; "
+          f"recall cost {cpu['ours'] / cpu['ours-norec'] - 1:+.1%} CPU")
     print("(on a small shared machine the server competes with the client for CPU: QPS ratios carry that noise;"
           " client CPU per request is the steadier measure of the harness' own cost)")
 
