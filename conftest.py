@@ -2,7 +2,8 @@
 
 By default a session-wide embedded Milvus Lite server is started on a free loopback port and stopped at the end.
 Set ``VDB_HARNESS_TARGET=http://127.0.0.1:19530`` (and optionally ``VDB_HARNESS_TOKEN_ENV``) to run the same
-tests against a server you started, and ``VDB_HARNESS_BACKEND_PYTHON`` to serve another milvus-lite version.
+tests against a server you started, ``VDB_HARNESS_BACKEND_PYTHON`` to serve another milvus-lite version, and
+``VDB_HARNESS_BACKEND=standalone`` to serve the PyPI ``milvus`` package's Milvus standalone instead of Milvus Lite.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def _target_spec() -> TargetSpec:
                     "(set VDB_HARNESS_ALLOW_REMOTE=1 if this server is yours and meant for it)", returncode=2)
     return TargetSpec(target=target,
                       token_env=os.environ.get("VDB_HARNESS_TOKEN_ENV") or None,
+                      backend=os.environ.get("VDB_HARNESS_BACKEND", "lite"),
                       backend_python=os.environ.get("VDB_HARNESS_BACKEND_PYTHON") or None,
                       timeout=float(os.environ.get("VDB_HARNESS_TIMEOUT", "30")))
 
