@@ -30,6 +30,8 @@ from scenarios.targets import open_target
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``vdb-harness run``."""
     parser.add_argument("scenario", help="scenario file, or the name of a shipped example (e.g. seed_tutorial)")
+    parser.add_argument("--strict", action="store_true",
+                        help="fail on a divergence the known-divergence registry explains, too")
     add_target_flags(parser)
     add_out_flag(parser)
 
@@ -55,9 +57,26 @@ def run(args: argparse.Namespace) -> int:
             result["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
                                  "queries": dataset.num_queries}
             section, diverged = run_flow_both(console, conn, scenario, dataset)
+            known = _known_divergence(conn, scenario.name) if diverged else None
         result["run"] = section
-        result["status"] = "fail" if diverged else "pass"
-        return EXIT_FAILED if diverged else EXIT_OK
+        if known is not None:
+            section["known_divergence"] = {"reason": known.reason, "server": known.server, "pymilvus": known.pymilvus}
+            result["notes"].append(f"known divergence ({known.server}, pymilvus {known.pymilvus}): {known.reason}")
+            console.print(f"[magenta]known divergence[/] (conformance/known_divergences.toml): {escape(known.reason)}"
+                          + ("" if args.strict else "; not a failure without --strict"))
+        failed = diverged and (known is None or args.strict)
+        result["status"] = "fail" if failed else "pass"
+        return EXIT_FAILED if failed else EXIT_OK
+
+
+def _known_divergence(conn: Any, scenario_name: str) -> Any:
+    """The registry entry that explains this scenario's flow divergence on this server and pymilvus, if any."""
+    import pymilvus
+
+    from conformance.check import server_family
+    from conformance.known import load, lookup
+
+    return lookup(load(), f"flow:{scenario_name}", server_family(conn), pymilvus.__version__)
 
 
 def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> tuple[dict[str, Any], bool]:
