@@ -86,7 +86,7 @@ class RunContext:
 
         if isinstance(runner, WorkerRunner):
             environment.events.report_to_master.add_listener(self._report_to_master)
-            environment.events.test_stop.add_listener(lambda **_kw: self._send_final(runner))
+            environment.events.test_stop.add_listener(lambda **_kw: self._flush_to_master(runner))
 
     def detach(self, environment: Any) -> None:
         """Stop listening (the next phase attaches its own context)."""
@@ -102,8 +102,14 @@ class RunContext:
     def _report_to_master(self, client_id: str, data: dict[str, Any]) -> None:
         data[CONTEXT_KEY] = self.take_delta()
 
-    def _send_final(self, runner: Any) -> None:
-        runner.send_message(FINAL_MESSAGE, self.take_delta())
+    def _flush_to_master(self, runner: Any) -> None:
+        """Worker stopping: ship Locust's stats and our delta in one report now, before the worker tells the master
+        it stopped, so the master has everything before it quits (Locust itself waits only 0.5 s at quit)."""
+        send_stats = getattr(runner, "_send_stats", None)  # Locust's own flush; carries report_to_master data
+        if callable(send_stats):
+            send_stats()
+        else:  # pragma: no cover - an older/newer Locust without it: ship our part alone
+            runner.send_message(FINAL_MESSAGE, self.take_delta())
 
     def add_delta(self, data: dict[str, Any]) -> None:
         """Master side: merge a worker's delta."""

@@ -85,6 +85,10 @@ def _init(environment: Any, **_: Any) -> None:
                        max_requests=options.vdb_max_requests)
     ctx.attach(environment)
     chosen.context = ctx
+    from locust.runners import WorkerRunner
+
+    if isinstance(environment.runner, WorkerRunner):
+        _answer_stop_and_flush(environment)
     if options.vdb_out:
         _write_at_exit(environment, ctx)
 
@@ -106,6 +110,41 @@ def _merge_on_master(environment: Any) -> None:
     if environment.parsed_options.vdb_out:
         environment.events.quitting.add_listener(
             lambda **_kw: _write_summary(_summary_path(environment, "master.json"), ctx))
+    if getattr(environment.parsed_options, "headless", False):
+        acked: set[str] = set()
+        environment.runner.register_message(STOPPED_ACK, lambda environment, msg, **_kw: acked.add(msg.node_id))
+        environment.events.test_stopping.add_listener(lambda **_kw: _stop_workers_first(environment, acked))
+
+
+#: Master -> workers: stop your users and flush (a timed headless run); workers answer STOPPED_ACK after the flush.
+STOP_AND_FLUSH = "vdb_harness_stop_and_flush"
+STOPPED_ACK = "vdb_harness_stopped"
+
+
+def _stop_workers_first(environment: Any, acked: set[str], timeout_s: float = 30.0) -> None:
+    """Headless master: a timed run ends with Locust's quit, which gives workers only 0.5 s for their last report.
+    Ask every worker to stop its users first (which flushes Locust's stats and ours) and wait, bounded, for each
+    to acknowledge; its last report arrives before its acknowledgement."""
+    import time
+
+    import gevent
+
+    runner = environment.runner
+    expected = {client.id for client in runner.clients.all}
+    runner.send_message(STOP_AND_FLUSH, None)
+    deadline = time.monotonic() + timeout_s
+    while not expected <= acked and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+
+
+def _answer_stop_and_flush(environment: Any) -> None:
+    """Worker: on the master's request, stop the users (test_stop flushes the stats), then acknowledge."""
+    def handler(environment: Any, msg: Any, **_kw: Any) -> None:
+        runner = environment.runner
+        runner.stop()
+        runner.send_message(STOPPED_ACK, None)
+
+    environment.runner.register_message(STOP_AND_FLUSH, handler)
 
 
 def _write_at_exit(environment: Any, ctx: Any) -> None:
