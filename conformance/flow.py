@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from conformance.flow_calls import FlowCall, already_exists, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
-from scenarios.errors import client_error_text
+from scenarios.errors import client_error_text, is_server_rejection
 from scenarios.model import Scenario
 from scenarios.targets import Connection
 
@@ -100,11 +100,6 @@ def _error_fields(exc: BaseException) -> dict[str, Any]:
     return {"error": client_error_text(exc), "error_type": type(exc).__name__, "error_code": code}
 
 
-def _is_server_rejection(exc: BaseException) -> bool:
-    """True for an error the server answered with a status code (a refusal), not a transport or client failure."""
-    return isinstance(getattr(exc, "code", None), int) and type(exc).__name__ == "MilvusException"
-
-
 def _prepare_calls(scenario: Scenario, dataset: Dataset) -> list[FlowCall]:
     return setup_calls(scenario, dataset) + task_calls(scenario, dataset)
 
@@ -126,7 +121,7 @@ def _grouped(calls: list[FlowCall]) -> Iterable[list[FlowCall]]:
 
 def _after(call: FlowCall, outcome: StepOutcome, exc: BaseException | None) -> list[FlowCall]:
     outcome.optional = call.optional or (exc is not None and call.method.startswith("create") and already_exists(exc))
-    if exc is None or call.on_reject is None or not _is_server_rejection(exc):
+    if exc is None or call.on_reject is None or not is_server_rejection(exc):
         return []
     replacement = call.on_reject(exc)
     outcome.replaced_by = [c.step for c in replacement]

@@ -35,3 +35,9 @@ def client_error_text(exc: BaseException) -> str:
             pass
     text = str(getattr(exc, "message", "") or exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
+
+
+def is_server_rejection(exc: BaseException) -> bool:
+    """True for an error the server answered with a status code (a refusal), not a transport or client failure
+    (such as gRPC UNIMPLEMENTED for an RPC a client calls after the real work was done)."""
+    return isinstance(getattr(exc, "code", None), int) and type(exc).__name__ == "MilvusException"
