@@ -78,3 +78,32 @@ def test_every_task_kind_has_a_registry_entry() -> None:
     from loadtests.tasks import TASK_KINDS
 
     assert set(TASK_KINDS) == set(TaskKind)
+
+
+class _CountingScorer:
+    """A scorer of our own whose answer depends only on (query, ids), counting how often it is asked."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, query_index: int, returned_ids: object) -> float:
+        self.calls += 1
+        return (query_index + len(list(returned_ids))) % 7 / 7
+
+
+def test_recall_memo_gives_the_scorer_s_values_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from loadtests import recall_tracker
+
+    monkeypatch.setattr(recall_tracker, "MEMO_SIZE", 5)
+    scorer = _CountingScorer()
+    memoised = recall_tracker.RecallTracker({"t": scorer})
+    direct = RecallStats()
+    rng = random.Random(3)
+    for _ in range(500):
+        q = rng.randrange(12)
+        ids = list(range(rng.randrange(1, 4)))
+        memoised.score("t", [q], [ids])
+        direct.add(round(_CountingScorer().score(q, ids), 9))
+    assert memoised.stats["t"].counts == direct.counts  # every response counted, with the scorer's own value
+    assert memoised.memo_entries() <= 5  # emptied when full, never larger
+    assert scorer.calls < 500  # repeated answers were not scored again
