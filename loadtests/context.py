@@ -108,8 +108,7 @@ class RunContext:
         send_stats = getattr(runner, "_send_stats", None)  # Locust's own flush; carries report_to_master data
         if callable(send_stats):
             send_stats()
-        else:  # pragma: no cover - an older/newer Locust without it: ship our part alone
-            runner.send_message(FINAL_MESSAGE, self.take_delta())
+        runner.send_message(FINAL_MESSAGE, self.take_delta())  # marks the final report (empty after the flush)
 
     def add_delta(self, data: dict[str, Any]) -> None:
         """Master side: merge a worker's delta."""

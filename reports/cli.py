@@ -79,13 +79,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parse ``argv`` and run the subcommand; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     wanted = next((a for a in argv if a in SUBCOMMANDS), None)
-    modules = {wanted: _load(wanted)} if wanted else {n: _load(n) for n in SUBCOMMANDS}
+    # Only the chosen subcommand is imported: the top-level help needs none, and some (load) patch the process.
+    modules = {wanted: _load(wanted)} if wanted else {}
     parser = build_parser(modules)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
     module = modules.get(args.command)
+    if module is None and args.command not in modules:
+        module = modules[args.command] = _load(args.command)
     if module is None:
         print(f"vdb-harness {args.command}: not available in this build", file=sys.stderr)
         return 2

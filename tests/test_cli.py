@@ -25,6 +25,10 @@ def test_top_level_help_lists_every_subcommand_and_the_exit_codes(capsys: pytest
     for name in SUBCOMMANDS:
         assert name in out
     assert "exit codes" in out and "130 interrupted" in out
+    import sys
+
+    # the load subcommand patches the process for gevent when imported: the top-level help must not import it
+    assert "loadtests.command" not in sys.modules
 
 
 @pytest.mark.parametrize("name", ["run", "serve"])
