@@ -49,11 +49,13 @@ def _target_argv(args: argparse.Namespace) -> list[str]:
 
 
 def _subcommand(argv: list[str]) -> Callable[[Path], int]:
-    """A stage that runs another vdb-harness subcommand with ``--out`` set to the stage directory."""
+    """A stage that runs another vdb-harness subcommand, in its own process (the load stage patches its process
+    for gevent), with ``--out`` set to the stage directory; returns its exit code."""
     def run(stage_dir: Path) -> int:
-        from reports.cli import main
+        import subprocess
+        import sys
 
-        return main([*argv, "--out", str(stage_dir)])
+        return subprocess.call([sys.executable, "-m", "reports.cli", *argv, "--out", str(stage_dir)])
     return run
 
 
