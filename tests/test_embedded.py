@@ -17,7 +17,9 @@ from scenarios.errors import InfrastructureError
 
 
 def _port_is_free(port: int) -> bool:
+    """True when nothing listens on ``port`` (connections of the stopped server in TIME_WAIT do not count)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
