@@ -44,13 +44,30 @@ def server_family(conn: Any) -> str:
     """``lite3``, ``lite25``, ``standalone`` or ``milvus`` for a remote server: the key registries use."""
     info = getattr(conn, "embedded", None)
     if info is None:
-        return "milvus"
+        return _family_from_version(conn)
     if "standalone" in str(info.engine):
         return "standalone"
     parts = str(info.backend_version).split(".")
     if parts[0] == "2" and len(parts) > 1:
         return f"lite2{parts[1]}"
     return f"lite{parts[0]}"
+
+
+def _family_from_version(conn: Any) -> str:
+    """A URI target's family from the server's own version string (``milvus_lite-3.2.2`` -> ``lite3``)."""
+    try:
+        client = conn.sync_client()
+        try:
+            version = str(client.get_server_version(timeout=min(getattr(conn, "timeout", 10.0), 10.0)))
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - a server that cannot say (Lite 2.5 lacks GetVersion) is "milvus"
+        return "milvus"
+    if version.startswith("milvus_lite-"):
+        return "lite" + version.split("-", 1)[1].split(".")[0]
+    if version.endswith("-lite"):  # the PyPI 'milvus' package's embedded standalone: v2.3.5-lite
+        return "standalone"
+    return "milvus"
 
 
 def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Optional[Path] = None,

@@ -121,7 +121,9 @@ def _measured(stage: Stage, out: Path) -> str:
     if stage.name == "run":
         steps = (data.get("run") or {}).get("steps") or []
         bad = [s["step"] for s in steps if not s.get("match") and not s.get("consequence_of")]
-        return f"{len(steps)} steps, " + (f"diverged at: {', '.join(bad)}" if bad else "both clients agree")
+        known = "known divergence (see conformance/known_divergences.toml)" if (data.get("run") or {}).get(
+            "known_divergence") else "diverged"
+        return f"{len(steps)} steps, " + (f"{known} at: {', '.join(bad)}" if bad else "both clients agree")
     tasks = (data.get("load") or {}).get("tasks") or {}
     parts = []
     for label, t in tasks.items():
