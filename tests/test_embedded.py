@@ -14,38 +14,7 @@ import pytest
 
 from scenarios.embedded import EmbeddedMilvus
 from scenarios.errors import InfrastructureError
-
-
-def _port_is_free(port: int) -> bool:
-    """True when nothing listens on ``port`` (connections of the stopped server in TIME_WAIT do not count)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie counts as dead
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split()[2] != "Z"
-    except OSError:
-        return False
-
-
-def _wait_dead(pid: int, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return True
-        time.sleep(0.1)
-    return False
+from tests.processes import alive, gone_within, port_free
 
 
 def test_start_serves_both_clients_then_stop_frees_port_and_temp_dir() -> None:
@@ -62,8 +31,8 @@ def test_start_serves_both_clients_then_stop_frees_port_and_temp_dir() -> None:
     finally:
         server.stop()
     assert not server.alive()
-    assert _wait_dead(info.pid)
-    assert _port_is_free(info.port)
+    assert gone_within(info.pid)
+    assert port_free(info.port)
     assert not os.path.exists(info.data_dir)
 
 
@@ -128,14 +97,14 @@ def test_server_dies_with_its_parent_no_orphan(tmp_path) -> None:
     parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
         pid, port = map(int, parent.stdout.readline().split())
-        assert _pid_alive(pid)
+        assert alive(pid)
         parent.kill()
         parent.wait(10)
-        assert _wait_dead(pid), "the embedded server outlived its parent"
+        assert gone_within(pid), "the embedded server outlived its parent"
         deadline = time.monotonic() + 10
-        while not _port_is_free(port) and time.monotonic() < deadline:
+        while not port_free(port) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _port_is_free(port)
+        assert port_free(port)
     finally:
         parent.kill()
 
@@ -160,7 +129,7 @@ def test_ctrl_c_in_the_parent_stops_the_server(tmp_path) -> None:
         parent.send_signal(signal.SIGINT)
         assert parent.stdout.readline().strip() == "interrupted"
         parent.wait(30)
-        assert _wait_dead(pid)
-        assert _port_is_free(port)
+        assert gone_within(pid)
+        assert port_free(port)
     finally:
         parent.kill()

@@ -21,6 +21,7 @@ from typing import Optional
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
+from tests.processes import alive, gone_within, port_free
 
 pytestmark = pytest.mark.server
 
@@ -111,35 +112,6 @@ def children_of(parent: int, marker: str) -> list[int]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == parent and marker in cmdline:
             pids.append(int(entry.name))
     return pids
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):
-        return False
-
-
-def gone_within(pid: int, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def port_free(port: int) -> bool:
-    """Nothing listens on ``port`` (SO_REUSEADDR: connections of the finished run may linger in TIME_WAIT)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def one_error_line(stderr: str) -> Optional[str]:
