@@ -27,7 +27,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from scenarios.errors import BadInputError
+from scenarios.errors import BadInputError, read_input_text
 from scenarios.loader import format_validation_error
 
 Limit = Union[Literal[False], float, None]
@@ -77,12 +77,9 @@ def load_policy(path: Optional[str | os.PathLike]) -> Policy:
     if path is None:
         return Policy()
     p = Path(path)
+    text = read_input_text(p, "policy")
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{p}: no such policy file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{p}: cannot read the policy file: {exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise BadInputError(f"{p}: not valid TOML: {exc}") from None
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class HarnessError(Exception):
     """Base of every error the command line reports as one clear message. ``exit_code`` is what the CLI returns."""
@@ -41,3 +43,17 @@ def is_server_rejection(exc: BaseException) -> bool:
     """True for an error the server answered with a status code (a refusal), not a transport or client failure
     (such as gRPC UNIMPLEMENTED for an RPC a client calls after the real work was done)."""
     return isinstance(getattr(exc, "code", None), int) and type(exc).__name__ == "MilvusException"
+
+
+def read_input_text(path: "os.PathLike[str] | str", what: str) -> str:
+    """The UTF-8 text of a file the user named; a missing or unreadable file is a :class:`BadInputError` that
+    names the file and what it should have been (``what``: "result", "policy", ...)."""
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        return p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInputError(f"{p}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{p}: cannot read the {what} file: {exc}") from None

@@ -30,7 +30,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from scenarios.errors import BadInputError
+from scenarios.errors import BadInputError, read_input_text
 
 FORMAT = "vdb-harness/result"
 VERSION = 1
@@ -170,12 +170,9 @@ def read_result(path: str | os.PathLike) -> dict[str, Any]:
     p = Path(path)
     if p.is_dir():
         p = p / "result.json"
+    text = read_input_text(p, "result")
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInputError(f"{p}: no such result file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{p}: cannot read the result file: {exc}") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInputError(f"{p}: not a valid result file (corrupt or truncated JSON at line {exc.lineno}, "
                             f"column {exc.colno})") from None
