@@ -18,7 +18,8 @@ from scenarios.results import atomic_write_text
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``vdb-harness report``."""
-    parser.add_argument("results", nargs="+", metavar="RESULT", help="result files (or directories with result.json)")
+    parser.add_argument("results", nargs="+", metavar="RESULT",
+                        help="result files, or directories: their result.json, or every result.json below them")
     parser.add_argument("--out", metavar="DIR", help="where report.html, summary.md, junit.xml go "
                                                       "(default: results/report-<time>)")
     parser.add_argument("--title", default="vdb-harness report", help="report title")

@@ -35,7 +35,9 @@ def render(results: list[LoadedResult], title: str = "vdb-harness report") -> st
     """The report as one HTML document."""
     figures = [{"title": name, "svg": svg} for name, draw in plots.ALL if (svg := draw(results))]
     failed = sum(1 for r in results if r.status != "pass")
+    conformance = [r for r in results if r.kind == "conformance" and r.section()]
     return _ENV.get_template("report.html.j2").render(
+        combined=conformance_grid(*conformance) if len(conformance) > 1 else None,
         title=title, results=results, headers=[header(r) for r in results], all_passed=failed == 0, failed=failed,
         plots=figures, sections=[_section(r) for r in results], task_columns=TASK_COLUMNS, run_columns=RUN_COLUMNS,
         generated=utc_now(),

@@ -75,13 +75,24 @@ class TaskMetrics:
         return self.error_rate if key == "error_rate" else getattr(self, key)
 
 
+def result_paths(raw: str | os.PathLike) -> list[Path]:
+    """The result files ``raw`` names: a file itself; a directory its ``result.json``, or else every
+    ``result.json`` below it (a matrix of runs, in path order)."""
+    p = Path(raw)
+    if not p.is_dir():
+        return [p]
+    if (p / "result.json").exists():
+        return [p / "result.json"]
+    found = sorted(p.rglob("result.json"))
+    if not found:
+        raise BadInputError(f"{p}: no result.json in this directory or below it")
+    return found
+
+
 def load(paths: Iterable[str | os.PathLike]) -> list[LoadedResult]:
-    """Read each result file (a directory means its ``result.json``); the first bad one raises ``BadInputError``."""
-    out: list[LoadedResult] = []
-    for raw in paths:
-        p = Path(raw)
-        p = p / "result.json" if p.is_dir() else p
-        out.append(LoadedResult(p, read_result(p)))
+    """Read each result file (see :func:`result_paths` for directories); the first bad one raises
+    ``BadInputError``."""
+    out = [LoadedResult(p, read_result(p)) for raw in paths for p in result_paths(raw)]
     if not out:
         raise BadInputError("no result files given")
     return out

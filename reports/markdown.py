@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reports.inputs import LoadedResult
-from reports.summary import (TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures, header,
-                             run_divergences, run_steps, slo_checks, task_table)
+from reports.summary import (TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures,
+                             conformance_grid, header, run_divergences, run_steps, slo_checks, task_table)
 
 ICON = {"pass": "✅", "fail": "❌", "error": "⚠️", "interrupted": "⏹️"}
 
@@ -15,6 +15,22 @@ def _table(head: list[str] | tuple[str, ...], body: list[list[str]]) -> list[str
            ["| " + " | ".join(cell(c) for c in row) + " |" for row in body]
 
 
+#: How a status reads in the combined matrix (short, and the failing ones stand out).
+CELL = {"pass": "pass", "diverges": "❌ diverges", "error": "⚠️ error", "unsupported": "unsupported",
+        "known-divergence": "known"}
+
+
+def _combined_conformance(results: list[LoadedResult]) -> list[str]:
+    """One method x (server / pymilvus) table over several conformance results (nothing for fewer than two)."""
+    if len(results) < 2:
+        return []
+    cols, grid = conformance_grid(*results)
+    body = [[f"`{method}`"] + [CELL.get(c["status"], c["status"]) if c else "–" for c in cells]
+            for method, cells in grid]
+    return ["", f"### Conformance across {len(cols)} server / pymilvus pairs", "",
+            "– : not in that run (the method does not exist in that pymilvus version, or the run did not select it).", ""] + _table(["method", *cols], body)
+
+
 def render(results: list[LoadedResult], title: str = "vdb-harness report") -> str:
     """The whole summary as Markdown text."""
     bad = [r for r in results if r.status != "pass"]
@@ -22,6 +38,7 @@ def render(results: list[LoadedResult], title: str = "vdb-harness report") -> st
     out += _table(["", "result", "kind", "target", "file"],
                   [[ICON.get(r.status, "?") + " " + r.status, h["name"], h["kind"], h["target"], f"`{h['file']}`"]
                    for r in results for h in [header(r)]])
+    out += _combined_conformance([r for r in results if r.kind == "conformance" and r.section()])
     for r in results:
         if r.kind == "load" and (table := task_table(r)):
             out += ["", f"### {r.name}", ""] + _table(TASK_COLUMNS, table)

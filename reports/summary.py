@@ -47,14 +47,21 @@ def conformance_failures(r: LoadedResult) -> list[dict[str, Any]]:
     return [row for row in conformance_matrix(r) if row["status"] in FAILING_CONFORMANCE]
 
 
-def conformance_grid(r: LoadedResult) -> tuple[list[str], list[tuple[str, list[dict[str, Any] | None]]]]:
-    """The matrix as a grid: columns are ``server / pymilvus`` pairs, one row per method."""
-    matrix = conformance_matrix(r)
-    cols = sorted({f"{row.get('server', '?')} / {row.get('pymilvus', '?')}" for row in matrix})
+Grid = tuple[list[str], list[tuple[str, list[dict[str, Any] | None]]]]
+
+
+def conformance_grid(*results: LoadedResult) -> Grid:
+    """The matrix of one or more conformance results as a grid: columns are ``server / pymilvus`` pairs (a later
+    result's row wins for a repeated pair), one row per method, in method order."""
     methods: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in matrix:
-        methods.setdefault(str(row["method"]), {})[f"{row.get('server', '?')} / {row.get('pymilvus', '?')}"] = row
-    return cols, [(m, [cells.get(c) for c in cols]) for m, cells in methods.items()]
+    cols: set[str] = set()
+    for r in results:
+        for row in conformance_matrix(r):
+            col = f"{row.get('server', '?')} / {row.get('pymilvus', '?')}"
+            cols.add(col)
+            methods.setdefault(str(row["method"]), {})[col] = row
+    ordered = sorted(cols)
+    return ordered, [(m, [cells.get(c) for c in ordered]) for m, cells in sorted(methods.items())]
 
 
 def capacity_summary(r: LoadedResult) -> list[str]:

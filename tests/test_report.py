@@ -112,3 +112,26 @@ def test_synthetic_fixtures_follow_the_schema() -> None:
     bad["load"]["tasks"]["dense_search"].pop("latency_ms")
     bad["version"] = 2
     assert {e.validator for e in validator.iter_errors(bad)} >= {"required", "const"}
+
+
+def test_a_matrix_directory_gives_one_table_across_servers_and_pymilvus(tmp_path: Path) -> None:
+    """`report DIR` reads every result.json below DIR; several conformance results become one method x
+    (server / pymilvus) table in the HTML and the Markdown, with the failing cells named."""
+    write_result(conformance_result(server="lite3", pymilvus="3.0.2"), tmp_path / "matrix" / "py")
+    write_result(conformance_result(["query"], server="lite25", pymilvus="3.0.2"), tmp_path / "matrix" / "lite25")
+    write_result(conformance_result(server="lite3", pymilvus="2.5.3"), tmp_path / "matrix" / "pymilvus25")
+    assert main(["report", str(tmp_path / "matrix"), "--out", str(tmp_path / "out")]) == 0
+    md = (tmp_path / "out" / "summary.md").read_text()
+    assert "### Conformance across 3 server / pymilvus pairs" in md
+    header = next(line for line in md.splitlines() if line.startswith("| method | lite25"))
+    assert header.split(" | ")[1:] == ["lite25 / 3.0.2", "lite3 / 2.5.3", "lite3 / 3.0.2 |"]
+    query_row = next(line for line in md.splitlines() if line.startswith("| `query` |"))
+    assert query_row.split(" | ")[1:] == ["❌ diverges", "pass", "pass |"]
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Conformance across 3 server / pymilvus pairs" in html
+
+
+def test_a_directory_without_results_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    assert "no result.json in this directory" in " ".join(capsys.readouterr().err.split())
