@@ -14,6 +14,7 @@ from conformance.example import Divergence, SetupError, run_example
 from conformance.registry import MethodSpec
 from conformance.reproducer import write_reproducer
 from conformance.runner import Runner
+from conformance.servers import lacking_need
 from conformance.world import build, cleanup, new_namespaces
 from scenarios.errors import InfrastructureError
 
@@ -40,36 +41,6 @@ class Verdict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def server_family(conn: Any) -> str:
-    """``lite3``, ``lite25``, ``standalone`` or ``milvus`` for a remote server: the key registries use."""
-    info = getattr(conn, "embedded", None)
-    if info is None:
-        return _family_from_version(conn)
-    if "standalone" in str(info.engine):
-        return "standalone"
-    parts = str(info.backend_version).split(".")
-    if parts[0] == "2" and len(parts) > 1:
-        return f"lite2{parts[1]}"
-    return f"lite{parts[0]}"
-
-
-def _family_from_version(conn: Any) -> str:
-    """A URI target's family from the server's own version string (``milvus_lite-3.2.2`` -> ``lite3``)."""
-    try:
-        client = conn.sync_client()
-        try:
-            version = str(client.get_server_version(timeout=min(getattr(conn, "timeout", 10.0), 10.0)))
-        finally:
-            client.close()
-    except Exception:  # noqa: BLE001 - a server that cannot say (Lite 2.5 lacks GetVersion) is "milvus"
-        return "milvus"
-    if version.startswith("milvus_lite-"):
-        return "lite" + version.split("-", 1)[1].split(".")[0]
-    if version.endswith("-lite"):  # the PyPI 'milvus' package's embedded standalone: v2.3.5-lite
-        return "standalone"
-    return "milvus"
-
-
 def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Optional[Path] = None,
                  entries: Optional[list[known.KnownDivergence]] = None, max_examples: Optional[int] = None
                  ) -> Verdict:
@@ -79,6 +50,10 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     version = pymilvus.__version__
     verdict = Verdict(spec.name, spec.category, server, version, "pass")
     count = max_examples or profiles.examples_for(spec.weight, spec.mutates)
+    lacking = lacking_need(server, spec.needs)
+    if lacking:
+        verdict.status, verdict.detail = "unsupported", lacking
+        return _with_known(verdict, spec, server, version, entries)
     if not runner.server_alive():  # fail fast: one dead server must not cost every later method a timeout
         verdict.status, verdict.detail = "error", f"infrastructure: the server at {runner.conn.uri} is not answering"
         return verdict
@@ -123,6 +98,12 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
         verdict.status = "error"
         verdict.detail = (f"the server answered UNIMPLEMENTED to every example, but the registry does not mark "
                           f"{spec.name} unsupported on {server}: add it to the spec's 'unsupported'")
+    return _with_known(verdict, spec, server, version, entries)
+
+
+def _with_known(verdict: Verdict, spec: MethodSpec, server: str, version: str,
+                entries: Optional[list[known.KnownDivergence]]) -> Verdict:
+    """``verdict`` after the known-divergence registry: a listed divergence is known, a listed pass is stale."""
     entry = known.lookup(entries if entries is not None else known.load(), spec.name, server, version)
     if entry is not None:
         verdict.known_reason = entry.reason

@@ -73,7 +73,7 @@ def _known_divergence(conn: Any, scenario_name: str) -> Any:
     """The registry entry that explains this scenario's flow divergence on this server and pymilvus, if any."""
     import pymilvus
 
-    from conformance.check import server_family
+    from conformance.servers import server_family
     from conformance.known import load, lookup
 
     return lookup(load(), f"flow:{scenario_name}", server_family(conn), pymilvus.__version__)

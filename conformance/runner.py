@@ -10,6 +10,7 @@ import threading
 import urllib.parse
 from typing import Any, Awaitable, Callable, Optional
 
+from conformance.servers import adopt, server_family
 from scenarios.errors import InfrastructureError
 from scenarios.targets import Connection
 
@@ -27,6 +28,8 @@ class Runner:
                  wrap_async: Optional[AsyncWrapper] = None) -> None:
         """Open both clients. ``wrap_async`` wraps the async client (mutation tests inject faults with it)."""
         self.conn = conn
+        self.family = server_family(conn)
+        adopt(self.family)  # leave out what this server cannot take (see conformance.servers)
         self.timeout = float(timeout or min(conn.timeout, 10.0))
         self.wrap_async = wrap_async
         self.sync = conn.sync_client()

@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.world import DIM, ROWS, Lazy, Named, Ref
+from conformance.world import DIM, FEATURES, ROWS, Lazy, Named, Ref
 
 SCALAR_FIELDS = ("id", "text", "num", "score", "flag", "meta", "tags", "opt")
 OUTPUT_FIELDS = SCALAR_FIELDS + ("vec", "extra")
@@ -94,15 +94,20 @@ def filters() -> st.SearchStrategy[str]:
         st.builds(lambda a: f"not ({a})", inner)), max_leaves=4)
 
 
+#: Template expressions with their ``filter_params``.
+_TEMPLATED = st.one_of(
+    st.builds(lambda n: {"filter": "num > {n}", "filter_params": {"n": n}}, st.integers(-30, 30)),
+    st.builds(lambda ids: {"filter": "id in {ids}", "filter_params": {"ids": ids}},
+              st.lists(st.integers(0, ROWS), max_size=5)),
+    st.builds(lambda w, k: {"filter": "text like {w} and meta[\"k\"] == {k}", "filter_params": {"w": w, "k": k}},
+              st.sampled_from(["alpha%", "%a%"]), st.integers(0, 4)),
+)
+
+
 def templated_filters() -> st.SearchStrategy[dict[str, Any]]:
-    """A template expression with its ``filter_params``."""
-    return st.one_of(
-        st.builds(lambda n: {"filter": "num > {n}", "filter_params": {"n": n}}, st.integers(-30, 30)),
-        st.builds(lambda ids: {"filter": "id in {ids}", "filter_params": {"ids": ids}},
-                  st.lists(st.integers(0, ROWS), max_size=5)),
-        st.builds(lambda w, k: {"filter": "text like {w} and meta[\"k\"] == {k}", "filter_params": {"w": w, "k": k}},
-                  st.sampled_from(["alpha%", "%a%"]), st.integers(0, 4)),
-    )
+    """A template expression with its ``filter_params`` (a plain filter on a server without templates)."""
+    plain = filters().map(lambda f: {"filter": f})
+    return st.just(None).flatmap(lambda _: _TEMPLATED if FEATURES["filter_templates"] else plain)
 
 
 def bad_filters() -> st.SearchStrategy[str]:

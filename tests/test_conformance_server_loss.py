@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.check import check_method, server_family
+from conformance.check import check_method
+from conformance.servers import server_family
 from conformance.runner import Runner
 from conformance.registry import load_all
 from scenarios.embedded import EmbeddedMilvus

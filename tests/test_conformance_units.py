@@ -89,3 +89,40 @@ def test_report_formats_agree() -> None:
     xml = junit(sec)
     assert 'failures="1"' in xml and 'skipped="2"' in xml
     json.dumps(sec)
+
+
+def test_a_server_lacking_templates_gets_plain_filters_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lite 2.5.1 dies on `like {w}` templates: once the family is adopted, no drawn query carries filter_params,
+    and a family without the trait still gets them."""
+    from hypothesis import HealthCheck, given, settings
+
+    from conformance import servers, world
+    from conformance.strategies import query_kwargs
+
+    monkeypatch.setitem(world.FEATURES, "filter_templates", True)  # restored after the test
+    drawn: list[dict] = []
+
+    @settings(max_examples=150, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(query_kwargs())
+    def draw(kwargs: dict) -> None:
+        drawn.append(kwargs)
+
+    draw()
+    assert any("filter_params" in k for k in drawn)
+    servers.adopt("lite3")
+    assert world.FEATURES["filter_templates"]
+    servers.adopt("lite25")
+    drawn.clear()
+    draw()
+    assert drawn and not any("filter_params" in k for k in drawn)
+
+
+def test_a_spec_needing_what_the_server_lacks_is_unsupported_with_the_reason() -> None:
+    from conformance.registry import Need
+    from conformance.servers import lacking_need, trait_findings
+
+    assert lacking_need("lite3", (Need.COLLECTION, Need.PARTITION)) is None
+    why = lacking_need("lite25", (Need.COLLECTION, Need.PARTITION))
+    assert why and "partition" in why and "create_partition" in why
+    names = [f["name"] for f in trait_findings("lite25")]
+    assert "lite25: filter_templates left out" in names and trait_findings("lite3") == []

@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from conformance.check import check_method, server_family
+from conformance.check import check_method
+from conformance.servers import server_family
 from conformance.registry import load_all
 from conformance.runner import Runner
 from tests.mutation.faults import Faulty, drop_kwarg, off_by_one_limit, reversed_order, truncated

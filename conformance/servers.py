@@ -1,0 +1,91 @@
+"""Which server family a connection reaches, and what each family lacks.
+
+The family key (``lite3``, ``lite25``, ``standalone`` or ``milvus``) selects registry entries: unsupported methods
+(``conformance/specs/support.py``), known divergences, and the traits below. Traits are measured, not assumed; each
+names what goes wrong when the suite ignores it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+from conformance.registry import Need
+
+_LITE25_NO_RPC = "Milvus Lite 2.5 answers UNIMPLEMENTED to {call}"
+
+#: family -> {starting-state piece: why the server cannot build it}. A spec that needs one is "unsupported" there.
+LACKING_NEEDS: dict[str, dict[Need, str]] = {
+    "lite25": {
+        Need.PARTITION: _LITE25_NO_RPC.format(call="create_partition"),
+        Need.DATABASE: _LITE25_NO_RPC.format(call="create_database"),
+        Need.USER: _LITE25_NO_RPC.format(call="create_user"),
+        Need.ROLE: _LITE25_NO_RPC.format(call="create_role"),
+        Need.PRIVILEGE_GROUP: _LITE25_NO_RPC.format(call="create_privilege_group"),
+        Need.RESOURCE_GROUP: _LITE25_NO_RPC.format(call="create_resource_group"),
+    },
+}
+
+#: family -> {feature of the generated calls: why the strategies leave it out there}.
+LACKING_FEATURES: dict[str, dict[str, str]] = {
+    "lite25": {
+        "filter_templates": "Milvus Lite 2.5.1 does not parse template expressions (filter_params): comparisons "
+                            "fail with 'unsupported right datatype: JSON' and `text like {w}` kills the server "
+                            "(SIGSEGV), which would end the run for every later method",
+    },
+}
+
+
+def server_family(conn: Any) -> str:
+    """``lite3``, ``lite25``, ``standalone`` or ``milvus`` for a remote server: the key registries use."""
+    info = getattr(conn, "embedded", None)
+    if info is None:
+        return _family_from_version(conn)
+    if "standalone" in str(info.engine):
+        return "standalone"
+    parts = str(info.backend_version).split(".")
+    if parts[0] == "2" and len(parts) > 1:
+        return f"lite2{parts[1]}"
+    return f"lite{parts[0]}"
+
+
+def _family_from_version(conn: Any) -> str:
+    """A URI target's family from the server's own version string (``milvus_lite-3.2.2`` -> ``lite3``)."""
+    try:
+        client = conn.sync_client()
+        try:
+            version = str(client.get_server_version(timeout=min(getattr(conn, "timeout", 10.0), 10.0)))
+        finally:
+            client.close()
+    except Exception:  # noqa: BLE001 - a server that cannot say (Lite 2.5 lacks GetVersion) is "milvus"
+        return "milvus"
+    if version.startswith("milvus_lite-"):
+        return "lite" + version.split("-", 1)[1].split(".")[0]
+    if version.endswith("-lite"):  # the PyPI 'milvus' package's embedded standalone: v2.3.5-lite
+        return "standalone"
+    return "milvus"
+
+
+def lacking_need(family: str, needs: Iterable[Need]) -> Optional[str]:
+    """Why ``family`` cannot build one of ``needs`` (None when it can build them all)."""
+    lacking = LACKING_NEEDS.get(family, {})
+    for need in needs:
+        if need in lacking:
+            return f"needs a {need.value}: {lacking[need]}"
+    return None
+
+
+def adopt(family: str) -> None:
+    """Switch off, for this process, the generated-call features ``family`` lacks."""
+    from conformance.world import FEATURES
+
+    for feature in LACKING_FEATURES.get(family, {}):
+        FEATURES[feature] = False
+
+
+def trait_findings(family: str) -> list[dict[str, Any]]:
+    """What ``family`` lacks, as report findings (so a left-out feature is visible, never silently skipped)."""
+    found = [{"name": f"{family}: {feature} left out", "status": "unsupported", "detail": why}
+             for feature, why in LACKING_FEATURES.get(family, {}).items()]
+    found += [{"name": f"{family}: methods needing a {need.value}", "status": "unsupported", "detail": why}
+              for need, why in LACKING_NEEDS.get(family, {}).items()]
+    return found
