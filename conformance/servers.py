@@ -17,6 +17,7 @@ _LITE25_NO_RPC = "Milvus Lite 2.5 answers UNIMPLEMENTED to {call}"
 LACKING_NEEDS: dict[str, dict[Need, str]] = {
     "lite25": {
         Need.PARTITION: _LITE25_NO_RPC.format(call="create_partition"),
+        Need.ALIAS: _LITE25_NO_RPC.format(call="create_alias"),
         Need.DATABASE: _LITE25_NO_RPC.format(call="create_database"),
         Need.USER: _LITE25_NO_RPC.format(call="create_user"),
         Need.ROLE: _LITE25_NO_RPC.format(call="create_role"),
