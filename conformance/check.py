@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 
 from conformance import known, profiles
 from conformance.example import Divergence, SetupError, run_example
@@ -69,15 +69,16 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
                 runner.check_server(exc)
                 raise SetupError(f"cannot build {[n.value for n in spec.needs]}: {exc}") from exc
 
-        @settings(max_examples=count, deadline=None)
-        @given(kwargs=spec.args())
-        def prop(kwargs: dict[str, Any]) -> None:
+        def body(kwargs: dict[str, Any]) -> None:
             verdict.examples += 1
             sync, _ = run_example(runner, spec, kwargs, shared=shared)
             if sync.ok or (sync.error or {}).get("code") != "UNIMPLEMENTED":
                 answered.append(True)
 
-        prop()
+        prop = given(kwargs=spec.args())(body)
+        for kwargs in spec.explicit:  # run in every profile, before the generated examples
+            prop = example(kwargs=kwargs)(prop)
+        settings(max_examples=count, deadline=None)(prop)()
     except Divergence as div:
         verdict.status, verdict.detail = "diverges", div.why
         if out_dir is not None:

@@ -65,6 +65,9 @@ class MethodSpec:
     local: bool = False
     #: Examples per run relative to the profile (expensive state gets fewer).
     weight: float = 1.0
+    #: Arguments always tried, in every profile, on top of the drawn ones: cases too important to leave to chance
+    #: (an error path the server must report, a bug once found).
+    explicit: tuple[dict[str, Any], ...] = ()
     notes: str = ""
 
     def unsupported_reason(self, server: str) -> Optional[str]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, initialize, invariant, precondition, rule
 
-from conformance import normalize
+from conformance import known, normalize
 from conformance.compare import Outcome, difference
 from conformance.registry import Compare, Need
 from conformance.runner import Runner
@@ -51,7 +52,17 @@ class TwinWorld(RuleBasedStateMachine):
                 self.runner.check_server(exc)
                 outcomes.append(Outcome(False, error=normalize.error_record(exc, (ns.prefix,))))
         why = difference(mode, outcomes[0], outcomes[1])
+        if why is not None and self._known(method):
+            note(f"{method}: known divergence, not counted here (the method matrix reports it): {why}")
+            return
         assert why is None, f"{method}({kwargs!r:.300}) differs between the clients: {why}"
+
+    def _known(self, method: str) -> bool:
+        """``method`` has a known-divergence entry for this server and pymilvus."""
+        import pymilvus
+
+        assert self.runner is not None
+        return known.lookup(known.load(), method, self.runner.family, pymilvus.__version__) is not None
 
     @rule(target=ids, count=st.integers(1, 4))
     def insert(self, count: int) -> Any:
