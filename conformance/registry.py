@@ -76,6 +76,9 @@ class MethodSpec:
 
 
 REGISTRY: dict[str, MethodSpec] = {}
+#: The pymilvus release series the registry is written against: on it (and newer), a spec for a method that
+#: AsyncMilvusClient lacks is stale; an older pymilvus simply lacks the newer methods.
+BASELINE_PYMILVUS = "3.0"
 
 
 def spec(name: str, category: str, *, args: Optional[ArgsFn] = None, **options: Any) -> Callable[[Any], Any]:

@@ -3,8 +3,11 @@ API asymmetries between the two clients are reported as findings."""
 
 from __future__ import annotations
 
+import pytest
+from packaging.version import Version
+
 from conformance.discovery import discover
-from conformance.registry import load_all
+from conformance.registry import BASELINE_PYMILVUS, load_all
 
 
 def test_every_async_method_has_a_spec(matrix) -> None:  # type: ignore[no-untyped-def]
@@ -16,8 +19,13 @@ def test_every_async_method_has_a_spec(matrix) -> None:  # type: ignore[no-untyp
 
 
 def test_no_spec_for_a_method_that_is_gone() -> None:
-    """A spec for a method pymilvus no longer has is stale (renamed or removed upstream)."""
-    stale = sorted(set(load_all()) - set(discover().async_methods))
+    """A spec for a method pymilvus no longer has is stale (renamed or removed upstream). On a pymilvus older than
+    the registry's baseline the absent methods are simply newer ones: the matrix shows them as absent."""
+    surface = discover()
+    stale = sorted(set(load_all()) - set(surface.async_methods))
+    if stale and Version(surface.pymilvus) < Version(BASELINE_PYMILVUS):
+        pytest.skip(f"pymilvus {surface.pymilvus} predates the registry's baseline {BASELINE_PYMILVUS}: "
+                    f"{len(stale)} specified methods are not in its AsyncMilvusClient")
     assert not stale, f"specs for methods AsyncMilvusClient does not have: {', '.join(stale)}"
 
 
