@@ -75,13 +75,19 @@ def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, A
     return Outcome(outcome_ok, value, error, probe(runner, spec, ns) if spec.mutates else None)
 
 
-def probe(runner: Runner, spec: MethodSpec, ns: Namespace) -> dict[str, Any]:
-    """What describe/list/query show on this side after the call (through the sync client)."""
+def probe_calls(spec: MethodSpec) -> list[tuple[str, dict[str, Any]]]:
+    """The calls (method, kwargs with Ref placeholders) :func:`probe` makes after a call of ``spec``."""
     calls = list(spec.probe() if spec.probe else [])
     if not spec.probe:
         if {Need.COLLECTION, Need.BARE_COLLECTION, Need.PARTITION, Need.ALIAS} & set(spec.needs):
             calls += COLLECTION_PROBES
         calls += GLOBAL_PROBES
+    return calls
+
+
+def probe(runner: Runner, spec: MethodSpec, ns: Namespace) -> dict[str, Any]:
+    """What describe/list/query show on this side after the call (through the sync client)."""
+    calls = probe_calls(spec)
     seen: dict[str, Any] = {}
     for i, (method, kwargs) in enumerate(calls):
         key = f"{i}:{method}"
