@@ -36,6 +36,17 @@ LACKING_FEATURES: dict[str, dict[str, str]] = {
 }
 
 
+#: family -> {crash: what kills the server}. The suite never makes these calls there;
+#: conformance/test_server_traits.py checks each on a throwaway server so a fix is noticed.
+CRASHES: dict[str, dict[str, str]] = {
+    "lite25": {
+        "template_like_filter": "query(filter='text like {w}', filter_params={'w': ...}) ends the server (SIGSEGV)",
+        "null_into_non_nullable": "insert of a row with None for a non-nullable INT64 field ends the server "
+                                  "(both clients send it); the standard schema there leaves that field dynamic",
+    },
+}
+
+
 def server_family(conn: Any) -> str:
     """``lite3``, ``lite25``, ``standalone`` or ``milvus`` for a remote server: the key registries use."""
     info = getattr(conn, "embedded", None)
@@ -89,4 +100,6 @@ def trait_findings(family: str) -> list[dict[str, Any]]:
              for feature, why in LACKING_FEATURES.get(family, {}).items()]
     found += [{"name": f"{family}: methods needing a {need.value}", "status": "unsupported", "detail": why}
               for need, why in LACKING_NEEDS.get(family, {}).items()]
+    found += [{"name": f"{family}: server crash ({crash})", "status": "finding", "detail": what}
+              for crash, what in CRASHES.get(family, {}).items()]
     return found

@@ -65,11 +65,12 @@ class Namespace:
             return value.template.format(p=self.prefix)
         if isinstance(value, Lazy):
             return self.resolve(value.factory())
-        if isinstance(value, dict):
+        # exact types only: pymilvus objects that subclass list (IndexParams) must reach the call as they are
+        if type(value) is dict:
             return {k: self.resolve(v) for k, v in value.items()}
-        if isinstance(value, list):
+        if type(value) is list:
             return [self.resolve(v) for v in value]
-        if isinstance(value, tuple):
+        if type(value) is tuple:
             return tuple(self.resolve(v) for v in value)
         return value
 
@@ -98,8 +99,7 @@ def standard_schema(client: Any) -> Any:
     schema.add_field("tags", DataType.ARRAY, element_type=DataType.INT64, max_capacity=4)
     if FEATURES["nullable"]:
         schema.add_field("opt", DataType.INT64, nullable=True, default_value=7)
-    else:
-        schema.add_field("opt", DataType.INT64)
+    # else: rows' "opt" lands in the dynamic field (a non-nullable INT64 given None kills Lite 2.5.1)
     return schema
 
 
