@@ -21,6 +21,9 @@ class TwinWorld(RuleBasedStateMachine):
     """Every rule runs the same call on both sides and compares outcomes; invariants compare what both see."""
 
     runner: Optional[Runner] = None  # set by the test before running
+    #: The client methods the rules and invariants call (an older AsyncMilvusClient may lack some).
+    CALLS = ("insert", "delete", "upsert", "release_collection", "load_collection", "create_partition", "search",
+             "get_load_state", "list_partitions", "query")
 
     ids = Bundle("ids")
 

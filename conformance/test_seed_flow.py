@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
+import pymilvus
 import pytest
 
 from conformance import known
@@ -27,9 +28,14 @@ def test_seed_tutorial_flow_conforms(milvus, server_family) -> None:  # type: ig
     from scenarios.loader import resolve_scenario_path
 
     dataset = build_dataset(scenario, resolve_scenario_path("seed_tutorial").parent)
-    sync = flow.run_sync(milvus, scenario_s, dataset)
-    asyn = flow.run_async(milvus, scenario_a, dataset)
     try:
+        sync = flow.run_sync(milvus, scenario_s, dataset)
+        try:
+            asyn = flow.run_async(milvus, scenario_a, dataset)
+        except AttributeError as exc:  # an older pymilvus whose AsyncMilvusClient lacks a call the tutorial makes
+            if "'AsyncMilvusClient' object has no attribute" not in str(exc):
+                raise
+            pytest.skip(f"the tutorial's flow cannot run on pymilvus {pymilvus.__version__}: {exc}")
         assert any(o.method == "hybrid_search" for o in sync), "the sync flow must reach hybrid_search"
         bad = [c for c in flow.compare_runs(sync, asyn) if not c.match]
         divergence = "; ".join(f"{c.step}: {c.why}" for c in bad)[:2000] or None
