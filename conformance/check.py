@@ -53,7 +53,7 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     lacking = lacking_need(server, spec.needs)
     if lacking:
         verdict.status, verdict.detail = "unsupported", lacking
-        return _with_known(verdict, spec, server, version, entries)
+        return apply_known(verdict, spec, server, version, entries)
     if not runner.server_alive():  # fail fast: one dead server must not cost every later method a timeout
         verdict.status, verdict.detail = "error", f"infrastructure: the server at {runner.conn.uri} is not answering"
         return verdict
@@ -99,10 +99,10 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
         verdict.status = "error"
         verdict.detail = (f"the server answered UNIMPLEMENTED to every example, but the registry does not mark "
                           f"{spec.name} unsupported on {server}: add it to the spec's 'unsupported'")
-    return _with_known(verdict, spec, server, version, entries)
+    return apply_known(verdict, spec, server, version, entries)
 
 
-def _with_known(verdict: Verdict, spec: MethodSpec, server: str, version: str,
+def apply_known(verdict: Verdict, spec: MethodSpec, server: str, version: str,
                 entries: Optional[list[known.KnownDivergence]]) -> Verdict:
     """``verdict`` after the known-divergence registry: a listed divergence is known, a listed pass is stale."""
     entry = known.lookup(entries if entries is not None else known.load(), spec.name, server, version)
@@ -110,7 +110,7 @@ def _with_known(verdict: Verdict, spec: MethodSpec, server: str, version: str,
         verdict.known_reason = entry.reason
         if verdict.status == "diverges":
             verdict.status = "known-divergence"
-        elif verdict.status in ("pass", "unsupported"):
+        elif verdict.status == "pass":  # an unsupported method shows nothing either way
             verdict.status = "diverges"
             verdict.detail = (f"listed as a known divergence ({entry.reason}) but it no longer diverges: "
                               "remove the entry from known_divergences.toml")
