@@ -11,7 +11,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.world import DIM, FEATURES, ROWS, Lazy, Named, Ref
+from conformance.world import DIM, FEATURES, ROWS, Lazy, Named, Ref, without_absent_fields
 
 SCALAR_FIELDS = ("id", "text", "num", "score", "flag", "meta", "tags", "opt")
 OUTPUT_FIELDS = SCALAR_FIELDS + ("vec", "extra")
@@ -54,7 +54,7 @@ def standard_rows(first_id: int = 1000, max_size: int = 5) -> st.SearchStrategy[
         "tags": st.lists(st.integers(0, 9), max_size=4),
     }, optional={"opt": st.none() | st.integers(-5, 5), "extra": st.sampled_from(["dyn0", "dyn9"])})
     return st.lists(row, min_size=1, max_size=max_size).map(
-        lambda rows: [{"id": first_id + i, **r} for i, r in enumerate(rows)])
+        lambda rows: [without_absent_fields({"id": first_id + i, **r}) for i, r in enumerate(rows)])
 
 
 def existing_ids() -> st.SearchStrategy[list[int]]:
@@ -104,10 +104,14 @@ _TEMPLATED = st.one_of(
 )
 
 
+def when(feature: str, on: st.SearchStrategy[Any], off: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``on`` while the server has ``feature`` (see ``world.FEATURES``), else ``off``; decided at each draw."""
+    return st.just(None).flatmap(lambda _: on if FEATURES[feature] else off)
+
+
 def templated_filters() -> st.SearchStrategy[dict[str, Any]]:
     """A template expression with its ``filter_params`` (a plain filter on a server without templates)."""
-    plain = filters().map(lambda f: {"filter": f})
-    return st.just(None).flatmap(lambda _: _TEMPLATED if FEATURES["filter_templates"] else plain)
+    return when("filter_templates", _TEMPLATED, filters().map(lambda f: {"filter": f}))
 
 
 def bad_filters() -> st.SearchStrategy[str]:
@@ -162,7 +166,8 @@ def search_kwargs() -> st.SearchStrategy[dict[str, Any]]:
         "filter": filters(), "output_fields": output_fields(), "offset": st.integers(0, 3),
         "group_by_field": st.sampled_from(["num", "flag", "text"])})
     return st.builds(lambda q, lim, ex, cons: {"collection_name": Ref("coll"), **q, "limit": lim, **ex, **cons},
-                     st.one_of(dense_q, sparse_q), st.integers(1, 10), extras, consistency())
+                     when("sparse_vectors", st.one_of(dense_q, sparse_q), dense_q), st.integers(1, 10), extras,
+                     consistency())
 
 
 def _ann(field: str, data: list, limit: int, expr: str | None) -> Any:
@@ -180,7 +185,8 @@ def _ranker(kind: str, values: tuple) -> Any:
 
 def hybrid_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     """``hybrid_search`` with 2-3 AnnSearchRequests (dense and sparse) and an RRF or weighted ranker."""
-    route = st.one_of(st.tuples(st.just("vec"), dense()), st.tuples(st.just("sparse"), sparse()))
+    dense_route = st.tuples(st.just("vec"), dense())
+    route = when("sparse_vectors", st.one_of(dense_route, st.tuples(st.just("sparse"), sparse())), dense_route)
     routes = st.lists(st.tuples(route, st.integers(1, 10), st.none() | filters()), min_size=2, max_size=3)
 
     def build(rs: list, ranker: tuple, limit: int, out: list[str]) -> dict[str, Any]:

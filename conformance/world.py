@@ -21,7 +21,7 @@ ROWS = 24
 _COUNTER = itertools.count(1)
 #: Server features the standard collection and the strategies use; switched off when the server refuses them
 #: (``nullable`` on the first refusal, the others by :func:`conformance.servers.adopt`).
-FEATURES = {"nullable": True, "filter_templates": True}
+FEATURES = {"nullable": True, "filter_templates": True, "sparse_vectors": True}
 _RUN = uuid.uuid4().hex[:4]
 PREFIX_RE = r"cf[0-9a-f]+x[0-9a-f]+[sa]_"
 
@@ -90,7 +90,8 @@ def standard_schema(client: Any) -> Any:
     schema = client.create_schema(auto_id=False, enable_dynamic_field=True, description="conformance")
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vec", DataType.FLOAT_VECTOR, dim=DIM)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    if FEATURES["sparse_vectors"]:
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     schema.add_field("text", DataType.VARCHAR, max_length=64)
     schema.add_field("num", DataType.INT32)
     schema.add_field("score", DataType.DOUBLE)
@@ -107,7 +108,8 @@ def standard_index(client: Any) -> Any:
     """Index params for ``coll``: AUTOINDEX/L2 on ``vec``, SPARSE_INVERTED_INDEX/IP on ``sparse``."""
     params = client.prepare_index_params()
     params.add_index("vec", index_type="AUTOINDEX", metric_type="L2", index_name="vec_idx")
-    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP", index_name="sparse_idx")
+    if FEATURES["sparse_vectors"]:
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="IP", index_name="sparse_idx")
     return params
 
 
@@ -116,7 +118,7 @@ WORDS = ("alpha", "beta", "gamma", "delta", "random", "text")
 
 def standard_row(i: int) -> dict[str, Any]:
     """Row ``i`` of ``coll``: deterministic, with distinct vector distances to the standard queries."""
-    return {
+    return without_absent_fields({
         "id": i,
         "vec": [float((i * 7) % 11) / 11.0, float((i * 3) % 5) / 5.0, float(i) / ROWS, 1.0 - float(i) / ROWS],
         "sparse": {int(i % 9): 1.0 + i / 10.0, int(10 + i % 5): 0.5},
@@ -128,7 +130,12 @@ def standard_row(i: int) -> dict[str, Any]:
         "tags": [i % 5, (i + 1) % 5][: 1 + i % 2],
         "opt": None if i % 4 == 0 and FEATURES["nullable"] else i,
         "extra": f"dyn{i % 3}",
-    }
+    })
+
+
+def without_absent_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` without the fields the standard schema leaves out on this server (no sparse vectors on Milvus 2.3)."""
+    return row if FEATURES["sparse_vectors"] else {k: v for k, v in row.items() if k != "sparse"}
 
 
 def standard_rows(start: int = 0, count: int = ROWS) -> list[dict[str, Any]]:

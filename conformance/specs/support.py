@@ -25,7 +25,8 @@ LITE3_UNIMPLEMENTED = {
 #: Observed on milvus-lite 2.5.1 (C++ engine). Methods whose starting state Lite 2.5 cannot build (partitions,
 #: aliases, databases, RBAC) are unsupported there through conformance.servers.LACKING_NEEDS instead.
 LITE25_UNIMPLEMENTED = {
-    "alter_collection_properties", "drop_collection_properties", "truncate_collection", "create_database", "drop_database", "describe_database", "list_databases", "alter_database_properties",
+    "alter_collection_properties", "drop_collection_properties", "truncate_collection", "rename_collection",
+    "create_database", "drop_database", "describe_database", "list_databases", "alter_database_properties",
     "drop_database_properties", "use_database", "using_database", "get_compaction_state", "run_analyzer",
     "get_refresh_external_collection_progress", "list_refresh_external_collection_jobs", "add_file_resource",
     "list_file_resources", "remove_file_resource", "get_replicate_configuration", "get_replicate_info",
