@@ -31,6 +31,8 @@ LACKING_FEATURES: dict[str, dict[str, str]] = {
     "standalone": {
         "sparse_vectors": "Milvus 2.3 (the PyPI 'milvus' package) has no SPARSE_FLOAT_VECTOR ('create index on 104 "
                           "field is not supported'): the standard collection has no sparse field there",
+        "nullable": "Milvus 2.3 accepts nullable=True in a schema but drops None values from the column, then "
+                    "rejects the insert ('the num_rows (18) of field (opt) is not equal to passed num_rows (24)')",
     },
     "lite25": {
         "filter_templates": "Milvus Lite 2.5.1 does not parse template expressions (filter_params): comparisons "
