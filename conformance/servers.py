@@ -15,6 +15,7 @@ _LITE25_NO_RPC = "Milvus Lite 2.5 answers UNIMPLEMENTED to {call}"
 
 #: family -> {starting-state piece: why the server cannot build it}. A spec that needs one is "unsupported" there.
 LACKING_NEEDS: dict[str, dict[Need, str]] = {
+    "standalone": {Need.PRIVILEGE_GROUP: "Milvus 2.3 standalone answers UNIMPLEMENTED to create_privilege_group"},
     "lite25": {
         Need.PARTITION: _LITE25_NO_RPC.format(call="create_partition"),
         Need.ALIAS: _LITE25_NO_RPC.format(call="create_alias"),

@@ -33,8 +33,22 @@ LITE25_UNIMPLEMENTED = {
     "list_restore_snapshot_jobs",
 } | LITE3_UNIMPLEMENTED
 
+#: Observed on the PyPI 'milvus' package's embedded standalone (Milvus 2.3.5): the newer RPCs.
+STANDALONE_UNIMPLEMENTED = {
+    "add_collection_field", "add_collection_function", "add_collection_struct_field", "add_file_resource",
+    "add_function_field", "alter_collection_field", "alter_collection_function", "alter_database_properties",
+    "alter_role", "create_privilege_group", "create_snapshot", "describe_database", "describe_snapshot",
+    "drop_collection_field", "drop_collection_function", "drop_database_properties", "drop_function_field",
+    "drop_snapshot", "get_refresh_external_collection_progress", "get_replicate_configuration", "get_replicate_info",
+    "grant_privilege_v2", "hybrid_search", "list_file_resources", "list_refresh_external_collection_jobs",
+    "list_restore_snapshot_jobs", "list_snapshots", "pin_snapshot_data", "refresh_external_collection",
+    "remove_file_resource", "restore_snapshot", "revoke_privilege_v2", "run_analyzer", "truncate_collection",
+    "update_resource_groups", "use_database", "using_database",
+}
+
 #: server family -> {method: reason}
 UNSUPPORTED: dict[str, dict[str, str]] = {
     "lite3": {m: "Milvus Lite 3.x answers UNIMPLEMENTED" for m in LITE3_UNIMPLEMENTED},
     "lite25": {m: "Milvus Lite 2.5 answers UNIMPLEMENTED" for m in LITE25_UNIMPLEMENTED},
+    "standalone": {m: "Milvus 2.3 standalone answers UNIMPLEMENTED" for m in STANDALONE_UNIMPLEMENTED},
 }
