@@ -42,27 +42,25 @@ def runner(milvus):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def server_family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key (lite3, lite25, standalone, milvus)."""
-    from conformance.servers import server_family as family
-
-    return family(milvus)
+def server_family(runner) -> str:  # type: ignore[no-untyped-def]
+    """The server family key (lite3, lite25, standalone, milvus), as the runner found it (its traits adopted)."""
+    return runner.family
 
 
 @pytest.fixture(scope="session")
-def matrix(milvus, conformance_out: Path) -> Iterator[Matrix]:  # type: ignore[no-untyped-def]
+def matrix(milvus, server_family: str, conformance_out: Path) -> Iterator[Matrix]:  # type: ignore[no-untyped-def]
     """The session's verdicts; written as result.json + Markdown + JUnit XML when the session ends."""
     from conformance import known
     from conformance.discovery import discover
     from conformance.report import section, write_all
-    from conformance.servers import server_family, trait_findings
+    from conformance.servers import trait_findings
 
     import shutil
 
     shutil.rmtree(conformance_out / "reproducers", ignore_errors=True)  # reproducers of this session only
     m = Matrix(conformance_out)
     yield m
-    m.findings += trait_findings(server_family(milvus))
+    m.findings += trait_findings(server_family)
     if m.verdicts or m.findings:
         sec = section(m.verdicts, discover(), strict=known.strict(), findings=m.findings)
         path = write_all(conformance_out, sec, milvus.describe(), notes=[f"hypothesis profile {profiles.active()}"])

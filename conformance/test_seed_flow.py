@@ -14,9 +14,9 @@ from conformance import known
 pytestmark = pytest.mark.server
 
 
-def test_seed_tutorial_flow_conforms(milvus, runner, server_family) -> None:  # type: ignore[no-untyped-def]
-    """Every step of the tutorial gives the same result (or the same error) on both clients (``runner`` adopts the
-    server's traits first)."""
+def test_seed_tutorial_flow_conforms(milvus, server_family) -> None:  # type: ignore[no-untyped-def]
+    """Every step of the tutorial gives the same result (or the same error) on both clients (``server_family``
+    comes from the runner, which adopts the server's traits first)."""
     flow = pytest.importorskip("conformance.flow")
     from scenarios.datasets.build import build_dataset
     from scenarios.loader import load_scenario
