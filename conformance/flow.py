@@ -17,9 +17,10 @@ from typing import Any, Awaitable, Callable, Iterable
 import numpy as np
 import scipy.sparse as sp
 
+from conformance.compare import first_difference
 from conformance.flow_calls import FlowCall, already_exists, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
-from scenarios.errors import client_error_text, is_server_rejection
+from scenarios.errors import client_error_text, is_server_rejection, status_code
 from scenarios.model import Scenario
 from scenarios.targets import Connection
 
@@ -91,13 +92,7 @@ def summarize(output: Any) -> str:
 
 
 def _error_fields(exc: BaseException) -> dict[str, Any]:
-    code = getattr(exc, "code", None)
-    if callable(code):  # grpc errors: the status name
-        try:
-            code = code().name
-        except Exception:  # noqa: BLE001 - some RpcError objects cannot report a code
-            code = None
-    return {"error": client_error_text(exc), "error_type": type(exc).__name__, "error_code": code}
+    return {"error": client_error_text(exc), "error_type": type(exc).__name__, "error_code": status_code(exc)}
 
 
 def _prepare_calls(scenario: Scenario, dataset: Dataset) -> list[FlowCall]:
@@ -221,13 +216,14 @@ class StepComparison:
     consequence_of: str = ""
 
 
-def compare_runs(sync: list[StepOutcome], asyn: list[StepOutcome], rel_tol: float = 1e-5) -> list[StepComparison]:
-    """Pair the two runs step by step and say where they differ (values, errors, or missing steps)."""
+def compare_runs(sync: list[StepOutcome], asyn: list[StepOutcome]) -> list[StepComparison]:
+    """Pair the two runs step by step and say where they differ (values within
+    :func:`conformance.compare.first_difference`'s tolerance, errors, or missing steps)."""
     by_step = {o.step: o for o in asyn}
     out = []
     for s in sync:
         a = by_step.pop(s.step, None)
-        match, why = _same(s, a, rel_tol)
+        match, why = _same(s, a)
         out.append(StepComparison(s.step, s, a, match, why))
     out.extend(StepComparison(step, None, a, False, "only the async run has this step") for step, a in by_step.items())
     _mark_consequences(out)
@@ -255,7 +251,7 @@ def _mark_consequences(comparisons: list[StepComparison]) -> None:
             c.why = f"{c.why} (follows from the divergence at {root})"
 
 
-def _same(s: StepOutcome, a: StepOutcome | None, rel_tol: float) -> tuple[bool, str]:
+def _same(s: StepOutcome, a: StepOutcome | None) -> tuple[bool, str]:
     if a is None:
         return False, "only the sync run has this step"
     if s.ok != a.ok:
@@ -264,31 +260,5 @@ def _same(s: StepOutcome, a: StepOutcome | None, rel_tol: float) -> tuple[bool, 
         if (s.error_type, s.error_code) != (a.error_type, a.error_code):
             return False, f"different errors: {s.error_type}({s.error_code}) vs {a.error_type}({a.error_code})"
         return True, ""
-    diff = first_difference(s.output, a.output, rel_tol)
+    diff = first_difference(s.output, a.output)
     return (diff is None), diff or ""
-
-
-def first_difference(x: Any, y: Any, rel_tol: float = 1e-5, path: str = "") -> str | None:
-    """The path of the first place two plain values differ (floats within ``rel_tol``), or None if equal."""
-    if isinstance(x, float) or isinstance(y, float):
-        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and math.isclose(x, y, rel_tol=rel_tol,
-                                                                                         abs_tol=1e-9):
-            return None
-        return f"{path or 'value'}: {x!r} != {y!r}"
-    if isinstance(x, dict) and isinstance(y, dict):
-        if set(x) != set(y):
-            return f"{path or 'value'}: keys {sorted(set(x) ^ set(y))} differ"
-        for key in x:
-            diff = first_difference(x[key], y[key], rel_tol, f"{path}.{key}")
-            if diff:
-                return diff
-        return None
-    if isinstance(x, list) and isinstance(y, list):
-        if len(x) != len(y):
-            return f"{path or 'value'}: length {len(x)} != {len(y)}"
-        for i, (xi, yi) in enumerate(zip(x, y)):
-            diff = first_difference(xi, yi, rel_tol, f"{path}[{i}]")
-            if diff:
-                return diff
-        return None
-    return None if x == y else f"{path or 'value'}: {x!r} != {y!r}"

@@ -29,10 +29,16 @@ class LoadPlan:
     def context(self, conn: Connection, *, search_params: Optional[dict[str, Any]] = None,
                 score_recall: bool = True, max_requests: Optional[int] = None) -> RunContext:
         """A fresh context (empty recorder and recall counts) for one phase."""
-        plans = build_plans(self.scenario, self.dataset, search_params=search_params)
+        plans = build_plans(self.scenario, self.dataset, search_params=search_params, min_hits=self.min_hits())
         return RunContext(plans=plans, conn=conn, recorder=Recorder(),
                           recall=RecallTracker(self.scorers, self.recall_notes),
                           score_recall=score_recall, max_requests=max_requests)
+
+
+    def min_hits(self) -> dict[str, Any]:
+        """Per search task with exact ground truth, the hits each query's correct answer has: an empty answer is
+        then a failure only where the truth is not empty (a filter that leaves no row makes it correct)."""
+        return {label: scorer.expected_hits() for label, scorer in self.scorers.items()}
 
 
 def load_plan(scenario: Scenario, base_dir: Path, progress: Optional[Callable[[int, int], None]] = None,

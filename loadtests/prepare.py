@@ -11,10 +11,11 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional
 
+from scenarios.calls import ClientCall, index_fallback_call, preparation_calls
 from scenarios.datasets.base import Dataset
 from scenarios.errors import InfrastructureError, client_error_text, is_server_rejection
 from scenarios.model import IndexSpec, Scenario
-from scenarios.schema import build_index_params, build_schema, fallback_index, index_kwargs
+from scenarios.schema import fallback_index, index_kwargs
 from scenarios.targets import Connection, redact_uri
 
 #: ``progress(done, total)``: rows inserted so far.
@@ -23,13 +24,17 @@ Progress = Callable[[int, int], None]
 
 def prepare_collection(conn: Connection, scenario: Scenario, dataset: Dataset, progress: Optional[Progress] = None,
                        *, allow_fallback: bool = True) -> dict[str, Any]:
-    """Create, fill, index and load the scenario's collection on ``conn``; returns a record of what was done."""
+    """Create, fill, index and load the scenario's collection on ``conn`` with the calls `vdb-harness run` makes
+    (:func:`scenarios.calls.preparation_calls`); returns a record of what was done."""
     client = conn.sync_client()
     name = scenario.collection.name
     timeout = conn.timeout
     server = redact_uri(conn.uri)
-    record: dict[str, Any] = {"collection": name, "rows": len(dataset), "indexes": [], "timings_s": {}}
+    record: dict[str, Any] = {"collection": name, "rows": len(dataset), "indexes": [],
+                              "timings_s": dict.fromkeys(("create", "insert", "index", "load"), 0.0)}
     timings = record["timings_s"]
+    indexes = iter(scenario.indexes)
+    done = 0
     try:
         t0 = time.perf_counter()
         if client.has_collection(name, timeout=timeout):
@@ -37,36 +42,31 @@ def prepare_collection(conn: Connection, scenario: Scenario, dataset: Dataset, p
                 raise InfrastructureError(f"collection {name!r} already exists on {server} and the scenario "
                                           "sets drop_existing = false")
             client.drop_collection(name, timeout=timeout)
-        kwargs: dict[str, Any] = {}
-        if scenario.collection.shards:
-            kwargs["num_shards"] = scenario.collection.shards
-        _step(server, "create_collection", lambda: client.create_collection(
-            name, schema=build_schema(scenario.collection), consistency_level=scenario.workload.consistency_level,
-            timeout=timeout, **kwargs))
-        timings["create"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        done = 0
-        for rows in dataset.batches(scenario.workload.insert_batch_size):
-            _step(server, "insert", lambda rows=rows: client.insert(name, rows, timeout=max(timeout, 120.0)))
-            done += len(rows)
-            if progress:
-                progress(done, len(dataset))
-        _step(server, "flush", lambda: client.flush(name, timeout=max(timeout, 300.0)))
-        timings["insert"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        for index in scenario.indexes:
-            record["indexes"].append(_create_index(client, scenario, index, server, timeout, allow_fallback))
-        timings["index"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
-        _step(server, "load_collection", lambda: client.load_collection(name, timeout=max(timeout, 300.0)))
-        timings["load"] = time.perf_counter() - t0
+        for call in preparation_calls(scenario, dataset):
+            phase = _PHASE[call.method]
+            if call.method == "create_index":
+                record["indexes"].append(_create_index(client, scenario, next(indexes), call, server, timeout,
+                                                       allow_fallback))
+            else:
+                _step(server, call.step, lambda call=call: getattr(client, call.method)(
+                    **call.kwargs, timeout=max(timeout, _MIN_TIMEOUT_S.get(call.method, 0.0))))
+            if call.method == "insert":
+                done += len(call.kwargs["data"])
+                if progress:
+                    progress(done, len(dataset))
+            timings[phase] += time.perf_counter() - t0
+            t0 = time.perf_counter()
         record["row_count"] = _row_count(client, name, timeout)
     finally:
         client.close()
     return record
+
+
+#: Preparation step -> the timing it counts towards (``prepare.timings_s``).
+_PHASE = {"create_collection": "create", "insert": "insert", "flush": "insert", "create_index": "index",
+          "load_collection": "load"}
+#: The least timeout of the long preparation steps (seconds); others use the connection's.
+_MIN_TIMEOUT_S = {"insert": 120.0, "flush": 300.0, "create_index": 300.0, "load_collection": 300.0}
 
 
 def _step(server: str, step: str, action: Callable[[], Any]) -> Any:
@@ -77,14 +77,15 @@ def _step(server: str, step: str, action: Callable[[], Any]) -> Any:
                                   f"{client_error_text(exc)}") from None
 
 
-def _create_index(client: Any, scenario: Scenario, index: IndexSpec, server: str, timeout: float,
-                  allow_fallback: bool) -> dict[str, Any]:
+def _create_index(client: Any, scenario: Scenario, index: IndexSpec, call: ClientCall, server: str,
+                  timeout: float, allow_fallback: bool) -> dict[str, Any]:
     name = scenario.collection.name
     field = scenario.collection.field(index.field)
+    wait = max(timeout, _MIN_TIMEOUT_S["create_index"])
     entry: dict[str, Any] = {"field": index.field, "requested": index_kwargs(index) | {"metric_type": (
         index.metric.value if index.metric else None)}, "created": None, "rejected": None, "fallback": None}
     try:
-        client.create_index(name, build_index_params([index]), timeout=max(timeout, 300.0))
+        client.create_index(**call.kwargs, timeout=wait)
         entry["created"] = {"index_type": index.index_type, "params": dict(index.params)}
         return entry
     except Exception as exc:  # noqa: BLE001
@@ -99,15 +100,14 @@ def _create_index(client: Any, scenario: Scenario, index: IndexSpec, server: str
     if not field.type.is_vector:
         entry["fallback"] = "skipped (a scalar index only speeds filters up)"
         return entry
-    fallback = fallback_index(index, scenario.collection) if allow_fallback else None
+    fallback = index_fallback_call(scenario, index) if allow_fallback else None
     if fallback is None:
         raise InfrastructureError(entry["rejected"] + ("" if allow_fallback and index.fallback
                                                        else "; fallback not allowed"))
-    replacement = fallback.index_type
-    _step(server, f"create_index[{index.field}] fallback {replacement}",
-          lambda: client.create_index(name, build_index_params([fallback]), timeout=max(timeout, 300.0)))
-    entry["created"] = {"index_type": replacement, "params": {}}
-    entry["fallback"] = replacement
+    _step(server, fallback.step, lambda: client.create_index(**fallback.kwargs, timeout=wait))
+    replacement = fallback_index(index, scenario.collection)
+    entry["created"] = {"index_type": replacement.index_type if replacement else None, "params": {}}
+    entry["fallback"] = entry["created"]["index_type"]
     return entry
 
 

@@ -26,6 +26,7 @@ from locust.exception import StopUser  # noqa: E402
 
 from loadtests.context import CONTEXT_KEY, RunContext  # noqa: E402
 from loadtests.tasks import Call, TaskPlan, WriterState  # noqa: E402
+from scenarios.errors import error_code  # noqa: E402,F401 - also this module's public name for it
 
 
 class WrongResult(Exception):
@@ -34,21 +35,6 @@ class WrongResult(Exception):
     def __init__(self, code: str, task: str) -> None:
         super().__init__(f"{task}: {code}")
         self.code = code
-
-
-def error_code(exc: BaseException) -> str:
-    """A short, stable code for an error: the gRPC status name, ``milvus:<code>``, or the exception type."""
-    code = getattr(exc, "code", None)
-    if callable(code):
-        try:
-            return f"grpc:{code().name}"
-        except Exception:  # noqa: BLE001 - some RpcError objects have no code
-            return type(exc).__name__
-    if isinstance(exc, WrongResult):
-        return exc.code
-    if isinstance(code, int):
-        return f"milvus:{code}"
-    return type(exc).__name__
 
 
 class MilvusUserBase(User):

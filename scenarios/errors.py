@@ -1,8 +1,10 @@
-"""The harness' own error types. Each maps onto an exit code of the command line (see ``../shared/CLI.md``)."""
+"""The harness' own error types (each maps onto an exit code of the command line) and how client errors are
+named: one status code, one counting code and one line of text for any pymilvus / gRPC error."""
 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 
 class HarnessError(Exception):
@@ -27,14 +29,35 @@ class InfrastructureError(HarnessError):
     exit_code = 2
 
 
-def client_error_text(exc: BaseException) -> str:
-    """One short line for any client error: the gRPC status name, or the server's first message line."""
+def status_code(exc: BaseException) -> Any:
+    """The code a client error carries: the gRPC status name of a ``grpc.RpcError`` (``"UNAVAILABLE"``), the
+    server's code of a ``MilvusException`` (an int), a harness error's own string code; None when it has none."""
     code = getattr(exc, "code", None)
     if callable(code):  # grpc.RpcError
         try:
-            return f"gRPC {code().name}"
+            return code().name
         except Exception:  # noqa: BLE001 - some RpcError objects cannot report a code
-            pass
+            return None
+    return code if isinstance(code, (int, str)) and not isinstance(code, bool) else None
+
+
+def error_code(exc: BaseException) -> str:
+    """A short, stable code for counting errors: ``grpc:<status>``, ``milvus:<code>``, a harness error's own
+    code, or the exception type."""
+    code = status_code(exc)
+    if callable(getattr(exc, "code", None)):
+        return f"grpc:{code}" if code is not None else type(exc).__name__
+    if isinstance(code, int):
+        return f"milvus:{code}"
+    return code if isinstance(code, str) else type(exc).__name__
+
+
+def client_error_text(exc: BaseException) -> str:
+    """One short line for any client error: the gRPC status name, or the server's first message line."""
+    if callable(getattr(exc, "code", None)):  # grpc.RpcError
+        status = status_code(exc)
+        if status is not None:
+            return f"gRPC {status}"
     text = str(getattr(exc, "message", "") or exc).strip()
     return (text.splitlines()[0] if text else type(exc).__name__)[:300]
 

@@ -199,6 +199,10 @@ class RecallScorer:
         prod = np.where(q_idx[where] == cols, t.data[pos] * q_val[where], 0.0)
         return np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=prod, minlength=len(rows))
 
+    def expected_hits(self) -> np.ndarray:
+        """Per query, how many rows the exact answer has (fewer than k where the filter leaves fewer)."""
+        return np.asarray(self._k_eff, dtype=np.int64)
+
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Recall@k of one response to query ``query_index`` (1.0 when no row qualifies and none is expected)."""
         k = self._k_eff[query_index]
@@ -241,6 +245,10 @@ class HybridRecallScorer:
             return np.zeros(len(rows))
         pos = np.searchsorted(cand_rows, rows).clip(0, cand_rows.size - 1)
         return np.where(cand_rows[pos] == rows, cand_scores[pos], 0.0)
+
+    def expected_hits(self) -> np.ndarray:
+        """Per query, how many rows the exact fused answer has (fewer than ``limit`` where the routes rank fewer)."""
+        return np.asarray(self._k_eff, dtype=np.int64)
 
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Recall@limit of one hybrid response to query ``query_index``."""

@@ -28,6 +28,9 @@ class Scorer(Protocol):
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Tie-fair recall@k of ``returned_ids`` for query ``query_index``."""
 
+    def expected_hits(self) -> np.ndarray:
+        """Per query, how many rows the exact answer has."""
+
 
 def default_cache_dir() -> Path:
     """``$VDB_HARNESS_CACHE/groundtruth``, or a directory in the system temp dir."""

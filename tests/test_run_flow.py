@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.flow import StepOutcome, compare_runs, first_difference
+from conformance.flow import StepOutcome, compare_runs
 from reports.cli import main
 from scenarios.loader import EXAMPLES_DIR
 from scenarios.targets import Connection
@@ -63,8 +63,15 @@ def test_fallback_steps_of_a_diverged_step_are_reported_as_its_consequences() ->
     assert comparisons["search"].match
 
 
-def test_first_difference_names_the_path() -> None:
-    assert first_difference([{"id": 1, "d": 1.0}], [{"id": 1, "d": 1.0 + 1e-9}]) is None
-    assert first_difference([{"id": 1}], [{"id": 2}]) == "[0].id: 1 != 2"
-    assert first_difference({"a": 1}, {"b": 1}) == "value: keys ['a', 'b'] differ"
-    assert first_difference([1, 2], [1]) == "value: length 2 != 1"
+def test_a_step_difference_names_the_path() -> None:
+    """Step outputs are compared with conformance.compare.first_difference: floats within its tolerance agree,
+    anything else names where the outputs first differ."""
+    def why(x: object, y: object) -> str:
+        [c] = compare_runs([_outcome("s", output=x)], [_outcome("s", output=y)])
+        assert c.match == (not c.why)
+        return c.why
+
+    assert why([{"id": 1, "d": 1.0}], [{"id": 1, "d": 1.0 + 1e-9}]) == ""
+    assert why([{"id": 1}], [{"id": 2}]) == "[0].id: 1 != 2"
+    assert "keys differ" in why({"a": 1}, {"b": 1})
+    assert why([1, 2], [1]).endswith("length 2 != 1")
