@@ -8,13 +8,13 @@ the server. Exit 0: every method conforms (known divergences allowed unless --st
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 
 from scenarios.cli_common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,
                                   out_dir_from_args, target_from_args)
 from scenarios.errors import BadInputError, InfrastructureError
+from scenarios.results import read_result
 
 SUITE_DIR = Path(__file__).resolve().parent
 
@@ -76,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
             or not result_file.exists():
         raise InfrastructureError(f"the conformance suite did not run to the end (pytest exit {int(code)}); "
                                   f"see the output above")
-    sec = json.loads(result_file.read_text())["conformance"]
+    result = read_result(result_file)  # version-checked, once (conformance/ does not import reports/)
+    sec = result["conformance"]
     if sec["counts"]["error"] and not sec["counts"]["diverges"]:
         errors = [r["method"] for r in sec["matrix"] if r["status"] == "error"]
         print(f"conformance: infrastructure or setup errors in {', '.join(errors[:10])}; report: {out}")
         return EXIT_BAD_INPUT
-    status = json.loads(result_file.read_text())["status"]
+    status = result["status"]
     print(f"conformance: {status}: {sec['counts']}; report: {out}/conformance.md")
     if status != "pass" or _pytest_failed(out):
         return EXIT_FAILED

@@ -121,12 +121,9 @@ class Runner:
 
     def server_alive(self) -> bool:
         """True when the server's port still accepts connections."""
-        parts = urllib.parse.urlsplit(self.conn.uri)
-        try:
-            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 19530), timeout=3):
-                return True
-        except OSError:
-            return False
+        from scenarios.targets import port_answers
+
+        return port_answers(self.conn.uri, timeout=3)
 
     def close(self) -> None:
         """Close both clients and stop the loop."""

@@ -243,7 +243,7 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
 def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
     """The scenario's SLO checks, plus one that fails when the server had an outage (``on_server_loss =
     "continue"`` and it came back: the run finished, but it was not available throughout)."""
-    from loadtests.result import slo_checks
+    from scenarios.slo import slo_checks
 
     verdict = slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
     outages = [o for p in load.get("phases", []) for o in p.get("outages", [])]

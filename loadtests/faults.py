@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from scenarios.errors import InfrastructureError
+from scenarios.targets import port_answers
 
 #: Seconds between two checks of the server (a dead embedded process is seen on the next check).
 CHECK_INTERVAL_S = 0.5
@@ -49,16 +48,6 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
-def _port_answers(uri: str, timeout: float = CONNECT_TIMEOUT_S) -> bool:
-    parts = urllib.parse.urlsplit(uri)
-    port = parts.port or (443 if parts.scheme == "https" else 19530)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class ServerWatch:
     """Watches one target during one phase; :meth:`check` returns why the phase must stop, or None."""
@@ -83,7 +72,7 @@ class ServerWatch:
         pid = self.embedded_pid
         if pid is not None and not _pid_alive(pid):
             return f"the embedded server process (pid {pid}) exited"
-        if not _port_answers(self.conn.uri):
+        if not port_answers(self.conn.uri, timeout=CONNECT_TIMEOUT_S):
             return f"{self.conn.uri} refuses connections"
         return None
 

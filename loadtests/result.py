@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from loadtests.runner import PhaseRun
-from scenarios.model import SloSpec
+from scenarios.slo import totals
 
 
 def task_stats(run: PhaseRun, floor: Optional[float]) -> dict[str, dict[str, Any]]:
@@ -29,15 +29,6 @@ def task_stats(run: PhaseRun, floor: Optional[float]) -> dict[str, dict[str, Any
                       "errors_by_code": dict(rec.errors), "qps": (rec.requests - rec.failures) / duration,
                       "latency_ms": rec.latency_ms(), "recall": summary, "recall_note": note}
     return out
-
-
-def totals(tasks: dict[str, dict[str, Any]], duration_s: float) -> dict[str, Any]:
-    """Over every task: requests, failures, error rate and QPS."""
-    requests = sum(t["requests"] for t in tasks.values())
-    failures = sum(t["failures"] for t in tasks.values())
-    return {"requests": requests, "failures": failures,
-            "error_rate": failures / requests if requests else None,
-            "qps": (requests - failures) / duration_s if duration_s > 0 else None}
 
 
 def phase_json(run: PhaseRun, floor: Optional[float]) -> dict[str, Any]:
@@ -78,29 +69,3 @@ def concurrency_rows(run: PhaseRun) -> list[dict[str, Any]]:
                      "error_rate": agg_fail / agg_req if agg_req else None})
         lo = until
     return rows
-
-
-def slo_checks(slo: SloSpec, tasks: dict[str, dict[str, Any]], duration_s: float) -> dict[str, Any]:
-    """The SLO verdict of the concurrent phase: p99 per task, recall mean per task, error rate and QPS overall."""
-    checks: list[dict[str, Any]] = []
-    if slo.p99_ms is not None:
-        for label, t in tasks.items():
-            value = t["latency_ms"]["p99"]
-            checks.append({"name": "p99_ms", "task": label, "limit": slo.p99_ms, "value": value,
-                           "ok": value is not None and value <= slo.p99_ms})
-    if slo.recall_floor is not None:
-        for label, t in tasks.items():
-            if t["recall"] is not None:
-                value = t["recall"]["mean"]
-                checks.append({"name": "recall_floor", "task": label, "limit": slo.recall_floor, "value": value,
-                               "ok": value >= slo.recall_floor})
-    total = totals(tasks, duration_s)
-    if slo.max_error_rate is not None:
-        value = total["error_rate"]
-        checks.append({"name": "max_error_rate", "task": None, "limit": slo.max_error_rate, "value": value,
-                       "ok": value is not None and value <= slo.max_error_rate})
-    if slo.min_qps is not None:
-        value = total["qps"]
-        checks.append({"name": "min_qps", "task": None, "limit": slo.min_qps, "value": value,
-                       "ok": value is not None and value >= slo.min_qps})
-    return {"checks": checks, "ok": all(c["ok"] for c in checks)}

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from scenarios.model import SloSpec
+from scenarios.slo import TaskValues, check_slo
 
 
 @dataclass(frozen=True)
@@ -71,18 +73,15 @@ class Capacity:
         return pts[i] if i is not None else None
 
 
+#: How a broken SLO is named in ``capacity.steps[].broken``: by the metric it limits (result format 1).
+_BROKEN_NAME = {"max_error_rate": "error_rate"}
+
+
 def broken_slos(step: StepResult, slo: SloSpec) -> list[str]:
-    """Names of the SLOs ``step`` breaks; an unmeasured value breaks the SLO that needs it."""
-    out = []
-    if slo.p99_ms is not None and (step.p99_ms is None or step.p99_ms > slo.p99_ms):
-        out.append("p99_ms")
-    if slo.max_error_rate is not None and (step.error_rate is None or step.error_rate > slo.max_error_rate):
-        out.append("error_rate")
-    if slo.recall_floor is not None and step.recall is not None and step.recall < slo.recall_floor:
-        out.append("recall_floor")  # no recall (writes only) is not a recall failure
-    if slo.min_qps is not None and (step.qps is None or step.qps < slo.min_qps):
-        out.append("min_qps")
-    return out
+    """Names of the SLOs ``step`` breaks (:func:`scenarios.slo.check_slo` on the step as one aggregate task);
+    an unmeasured value breaks the SLO that needs it, except recall (writes only have none)."""
+    checks = check_slo(slo, {None: TaskValues(step.p99_ms, step.recall)}, step.error_rate, step.qps)
+    return [_BROKEN_NAME.get(c.name, c.name) for c in checks if not c.ok]
 
 
 def knee_index(xs: Sequence[float], ys: Sequence[float]) -> Optional[int]:
@@ -165,13 +164,15 @@ def to_section(cap: Capacity, slo: SloSpec, unit: str, per_params: Optional[list
 
 
 def step_from_load(offered: float, load: dict[str, Any]) -> StepResult:
-    """A step result from a ``load`` section: total QPS, the worst task's p99, total error rate, lowest recall."""
-    tasks = [t for t in (load.get("tasks") or {}).values() if isinstance(t, dict)]
-    requests = sum(int(t.get("requests") or 0) for t in tasks)
-    failures = sum(int(t.get("failures") or 0) for t in tasks)
-    p99s = [t["latency_ms"]["p99"] for t in tasks if (t.get("latency_ms") or {}).get("p99") is not None]
-    recalls = [t["recall"]["mean"] for t in tasks if isinstance(t.get("recall"), dict)
-               and t["recall"].get("mean") is not None]
-    qps = [t["qps"] for t in tasks if t.get("qps") is not None]
+    """A step result from a ``load`` section (read by :func:`reports.inputs.task_metrics`): total QPS, the worst
+    task's p99, total error rate, lowest recall."""
+    from reports.inputs import LoadedResult, task_metrics
+
+    tasks = task_metrics(LoadedResult(Path(f"capacity step at {offered:g}"), {"kind": "load", "load": load})).values()
+    requests = sum(t.requests for t in tasks)
+    failures = sum(t.failures for t in tasks)
+    p99s = [t.p99_ms for t in tasks if t.p99_ms is not None]
+    recalls = [t.recall for t in tasks if t.recall is not None]
+    qps = [t.qps for t in tasks if t.qps is not None]
     return StepResult(offered=offered, qps=sum(qps) if qps else None, p99_ms=max(p99s) if p99s else None,
                       error_rate=failures / requests if requests else None, recall=min(recalls) if recalls else None)

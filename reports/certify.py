@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 from reports import bundle, html_report, inputs, junit, markdown
 from scenarios.errors import BadInputError, HarnessError
-from scenarios.results import atomic_write_text, new_result, read_result, write_result
+from scenarios.results import atomic_write_text, new_result, write_result
 
 STATUS_BY_EXIT = {0: "pass", 1: "fail", 130: "interrupted"}
 
@@ -70,7 +70,7 @@ def certify(stages: list[Stage], out: Path, *, profile: str, secrets: list[str])
     for row in rows:
         if row["result"]:
             try:
-                loaded.append(inputs.LoadedResult(out / row["result"], read_result(out / row["result"])))
+                loaded.append(inputs.load_one(out / row["result"]))
             except BadInputError as exc:
                 row.update(status="error", note=str(exc))
     verdict = "pass" if all(r["status"] == "pass" for r in rows) else \
@@ -79,7 +79,7 @@ def certify(stages: list[Stage], out: Path, *, profile: str, secrets: list[str])
     result["certify"] = {"profile": profile, "stages": rows, "bundle": out.name, "archive": f"{out.name}.tar.gz"}
     result["status"] = verdict
     write_result(result, out)
-    everything = loaded + [inputs.LoadedResult(out / "result.json", read_result(out / "result.json"))]
+    everything = loaded + [inputs.load_one(out / "result.json")]
     report_dir = out / "report"
     atomic_write_text(report_dir / "report.html", html_report.render(everything, f"Certification ({profile})"))
     atomic_write_text(report_dir / "summary.md", markdown.render(everything, f"Certification ({profile})"))

@@ -12,7 +12,6 @@ measured a failure (a divergence, a broken SLO), 2 for bad input or infrastructu
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from rich.table import Table
 
 from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
+from scenarios.errors import BadInputError
 from scenarios.targets import open_target
 
 DEFAULT_SCENARIO = "seed_tutorial"
@@ -111,24 +111,22 @@ def _summary(console: Console, stages: list[Stage], out: Path) -> None:
 
 
 def _measured(stage: Stage, out: Path) -> str:
+    from reports.inputs import load_one, rows, task_metrics
+
     path = out / stage.name / "result.json"
     if stage.name == "report" or not path.exists():
         return str(out / stage.name) if stage.exit_code == EXIT_OK else ""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return f"unreadable result: {path}"
-    if stage.name == "run":
-        steps = (data.get("run") or {}).get("steps") or []
-        bad = [s["step"] for s in steps if not s.get("match") and not s.get("consequence_of")]
-        known = "known divergence (see conformance/known_divergences.toml)" if (data.get("run") or {}).get(
-            "known_divergence") else "diverged"
-        return f"{len(steps)} steps, " + (f"{known} at: {', '.join(bad)}" if bad else "both clients agree")
-    tasks = (data.get("load") or {}).get("tasks") or {}
-    parts = []
-    for label, t in tasks.items():
-        recall = (t.get("recall") or {}).get("mean")
-        p99 = (t.get("latency_ms") or {}).get("p99")
-        parts.append(f"{label}: {t.get('qps', 0):.0f} qps, p99 {p99 if p99 is None else round(p99, 1)} ms"
-                     + (f", recall {recall:.3f}" if isinstance(recall, (int, float)) else ""))
-    return "; ".join(parts) or str(data.get("status"))
+        result = load_one(path)
+        if stage.name == "run":
+            steps = rows(result, "run", "steps")
+            bad = [str(s.get("step")) for s in steps if not s.get("match") and not s.get("consequence_of")]
+            known = "known divergence (see conformance/known_divergences.toml)" if result.section("run").get(
+                "known_divergence") else "diverged"
+            return f"{len(steps)} steps, " + (f"{known} at: {', '.join(bad)}" if bad else "both clients agree")
+        tasks = task_metrics(result)
+    except BadInputError as exc:
+        return f"unreadable result: {exc}"
+    parts = [f"{t.label}: {t.qps or 0:.0f} qps, p99 {t.p99_ms if t.p99_ms is None else round(t.p99_ms, 1)} ms"
+             + (f", recall {t.recall:.3f}" if t.recall is not None else "") for t in tasks.values()]
+    return "; ".join(parts) or result.status

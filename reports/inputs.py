@@ -89,10 +89,16 @@ def result_paths(raw: str | os.PathLike) -> list[Path]:
     return found
 
 
+def load_one(path: str | os.PathLike) -> LoadedResult:
+    """One result file (or a directory's ``result.json``), version-checked; a bad one raises ``BadInputError``."""
+    p = Path(path)
+    return LoadedResult(p, read_result(p))
+
+
 def load(paths: Iterable[str | os.PathLike]) -> list[LoadedResult]:
     """Read each result file (see :func:`result_paths` for directories); the first bad one raises
     ``BadInputError``."""
-    out = [LoadedResult(p, read_result(p)) for raw in paths for p in result_paths(raw)]
+    out = [load_one(p) for raw in paths for p in result_paths(raw)]
     if not out:
         raise BadInputError("no result files given")
     return out

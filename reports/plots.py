@@ -43,34 +43,49 @@ def _legend(ax: Any, handles: Any = None, labels: Any = None) -> None:
     ax.legend(*args, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, frameon=False)
 
 
+def _finish(fig: Any, ax: Any, drawn: bool, *, xlim: Optional[tuple[Any, Any]] = None,
+            ylim: Optional[tuple[Any, Any]] = (0, None), **labels: str) -> Optional[str]:
+    """The figure as SVG with its labels, axis limits and legend; None (and the figure closed) if nothing was drawn."""
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set(**labels)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    _legend(ax)
+    return _svg(fig)
+
+
+def _timeseries(r: LoadedResult, value: Callable[[dict[str, Any]], Optional[float]]) \
+        -> dict[str, list[tuple[float, float]]]:
+    """Per task (in name order), the ``(t, value)`` points of ``load.timeseries`` in time order (None skipped)."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    for row in rows(r, "load", "timeseries"):
+        v = value(row)
+        if v is not None:
+            series.setdefault(str(row.get("task")), []).append((row["t"], v))
+    return {task: sorted(pts) for task, pts in sorted(series.items())}
+
+
 def latency_over_time(results: list[LoadedResult]) -> Optional[str]:
     """p50 (dashed) and p99 (solid) latency per task over time, from ``load.timeseries``; outages shaded."""
     fig, ax = _fig()
     label, drawn = _many(results), False
     for r in results:
-        series: dict[str, list[dict[str, Any]]] = {}
-        for row in rows(r, "load", "timeseries"):
-            series.setdefault(str(row.get("task")), []).append(row)
-        for task, pts in sorted(series.items()):
-            pts.sort(key=lambda p: p["t"])
-            p99 = [(p["t"], p["p99_ms"]) for p in pts if p.get("p99_ms") is not None]
-            p50 = [(p["t"], p["p50_ms"]) for p in pts if p.get("p50_ms") is not None]
-            if p99:
-                line, = ax.plot(*zip(*p99), label=label(r, f"{task} p99"))
-                drawn = True
-                if p50:
-                    ax.plot(*zip(*p50), linestyle="--", color=line.get_color(), alpha=0.7,
-                            label=label(r, f"{task} p50"))
+        p50 = _timeseries(r, lambda row: row.get("p50_ms"))
+        for task, p99 in _timeseries(r, lambda row: row.get("p99_ms")).items():
+            line, = ax.plot(*zip(*p99), label=label(r, f"{task} p99"))
+            drawn = True
+            if task in p50:
+                ax.plot(*zip(*p50[task]), linestyle="--", color=line.get_color(), alpha=0.7,
+                        label=label(r, f"{task} p50"))
         for o in rows(r, "load", "outages"):
             ax.axvspan(o["start"], o.get("end") if o.get("end") is not None else ax.get_xlim()[1],
                        color="red", alpha=0.15)
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set(xlabel="time since start (s)", ylabel="latency (ms)", title="Latency percentiles over time")
-    ax.set_ylim(bottom=0)
-    _legend(ax)
-    return _svg(fig)
+    return _finish(fig, ax, drawn, xlabel="time since start (s)", ylabel="latency (ms)",
+                   title="Latency percentiles over time")
 
 
 def error_rate(results: list[LoadedResult]) -> Optional[str]:
@@ -78,13 +93,10 @@ def error_rate(results: list[LoadedResult]) -> Optional[str]:
     fig, ax = _fig()
     label, drawn = _many(results), False
     for r in results:
-        series: dict[str, list[tuple[float, float]]] = {}
-        for row in rows(r, "load", "timeseries"):
-            if row.get("requests"):
-                series.setdefault(str(row.get("task")), []).append(
-                    (row["t"], 100.0 * row.get("failures", 0) / row["requests"]))
-        for task, pts in sorted(series.items()):
-            ax.plot(*zip(*sorted(pts)), label=label(r, task))
+        failed = _timeseries(r, lambda row: 100.0 * row.get("failures", 0) / row["requests"]
+                             if row.get("requests") else None)
+        for task, pts in failed.items():
+            ax.plot(*zip(*pts), label=label(r, task))
             drawn = True
     if drawn:
         ax.set(xlabel="time since start (s)", ylabel="failed requests (%)", title="Error rate over time")
@@ -169,14 +181,8 @@ def recall_qps(results: list[LoadedResult]) -> Optional[str]:
             if (rec, qps) in front and params:
                 ax.annotate(",".join(f"{k}={v}" for k, v in params.items()), (rec, qps), fontsize=6,
                             xytext=(3, 3), textcoords="offset points")
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set(xlabel="recall (higher is better)", ylabel="QPS (higher is better)", title="Recall vs QPS")
-    ax.set_xlim(right=1.0)
-    ax.set_ylim(bottom=0)
-    _legend(ax)
-    return _svg(fig)
+    return _finish(fig, ax, drawn, xlim=(None, 1.0), xlabel="recall (higher is better)",
+                   ylabel="QPS (higher is better)", title="Recall vs QPS")
 
 
 def recall_distribution(results: list[LoadedResult]) -> Optional[str]:
@@ -197,13 +203,8 @@ def recall_distribution(results: list[LoadedResult]) -> Optional[str]:
                 xs = [v for v in (recall.get("min"), recall.get("p5"), recall["mean"]) if v is not None]
                 ax.plot(xs, [0.5] * len(xs), marker="|", markersize=14, label=label(r, f"{task} (min/p5/mean)"))
             drawn = True
-    if not drawn:
-        plt.close(fig)
-        return None
-    ax.set(xlabel="per-query recall@k", ylabel="share of queries", title="Recall distribution per task")
-    ax.set_xlim(0, 1.0)
-    _legend(ax)
-    return _svg(fig)
+    return _finish(fig, ax, drawn, xlim=(0, 1.0), ylim=None, xlabel="per-query recall@k",
+                   ylabel="share of queries", title="Recall distribution per task")
 
 
 #: (title, function) in the order the report shows them

@@ -21,14 +21,13 @@ Example::
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from scenarios.errors import BadInputError, read_input_text
-from scenarios.loader import format_validation_error
+from scenarios.loader import validate_toml
 
 Limit = Union[Literal[False], float, None]
 
@@ -77,13 +76,4 @@ def load_policy(path: Optional[str | os.PathLike]) -> Policy:
     if path is None:
         return Policy()
     p = Path(path)
-    text = read_input_text(p, "policy")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInputError(f"{p}: not valid TOML: {exc}") from None
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        raise BadInputError(format_validation_error(str(p), exc).replace("in the scenario", "in the policy")) \
-            from None
+    return validate_toml(read_input_text(p, "policy"), str(p), Policy, "policy", BadInputError)

@@ -14,7 +14,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from scenarios.model import SloSpec
 from scenarios.results import new_result
+from scenarios.slo import slo_checks
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,9 +90,7 @@ def load_result(seed: int = 0, *, qps_factor: float = 1.0, p99_factor: float = 1
         section["outages"] = []
         section["phases"] = [{"name": "serial", "users": 1, "duration_s": 5.0, "tasks": {}},
                              {"name": "concurrent", "users": 8, "duration_s": duration_s, "tasks": {}}]
-    checks = [{"name": "p99_ms", "task": label, "limit": 100.0, "value": t["latency_ms"]["p99"],
-               "ok": t["latency_ms"]["p99"] <= 100.0} for label, t in section["tasks"].items()]
-    section["slo"] = {"checks": checks, "ok": all(c["ok"] for c in checks)}
+    section["slo"] = slo_checks(SloSpec(p99_ms=100.0), section["tasks"], duration_s)
     result = _header("load", scenario={"name": scenario, "sha256": "0" * 64},
                         dataset={"name": "gaussian", "fingerprint": "f" * 16, "rows": 10000, "queries": 100},
                         target={"uri": "http://127.0.0.1:19530", "server_version": "2.5.4", "backend": "lite"})

@@ -1,4 +1,5 @@
-"""Flags shared by every subcommand that talks to a server or writes results (``../shared/CLI.md``).
+"""Flags shared by every subcommand that talks to a server or writes results (see README.md and
+``vdb-harness --help``).
 
 Each subcommand module (``scenarios.commands``, ``conformance.command``, ``loadtests.command``, ``reports.*``)
 exposes ``add_arguments(parser)`` and ``run(args) -> int``; these helpers keep their flags identical.

@@ -328,13 +328,6 @@ def _finalise(train: Any, queries: Any, idx: np.ndarray, k: int, metric: Metric)
     return GroundTruth(indices=idx, scores=scores.astype(np.float32), metric=metric)
 
 
-def truth_from_neighbors(train: Any, queries: Any, neighbors: np.ndarray, k: int, metric: Metric) -> GroundTruth:
-    """A :class:`GroundTruth` from given neighbour row positions (e.g. a file's own), scores recomputed by us."""
-    idx = np.asarray(neighbors, dtype=np.int64)[:, :k].copy()
-    idx[(idx < 0) | (idx >= train.shape[0])] = -1
-    return _finalise(train, queries, idx, k, metric)
-
-
 # --------------------------------------------------------------------------------------------- hybrid
 
 
@@ -457,28 +450,3 @@ def _read_cache(path: Path, key: str) -> Optional[GroundTruth]:
                            metric=Metric(metric) if metric else None)
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-
-
-# --------------------------------------------------------------------------------------------- per task
-
-
-def dataset_ground_truth(dataset: Any, field: str, metric: Metric, k: int, *, filter: Optional[str] = None,
-                         cache_dir: Path | str | None = None, progress: Optional[Progress] = None) -> GroundTruth:
-    """Exact top-``k`` of ``dataset``'s query split on vector ``field`` (optionally filtered), cached on disk when
-    ``cache_dir`` is given. An unfiltered request uses the file's own neighbours when they cover ``k``."""
-    from scenarios.filters import evaluate  # local: filters depends on the dataset model only
-
-    train, queries = dataset.vectors[field], dataset.queries[field]
-    own = dataset.neighbors.get(field)
-
-    def compute() -> GroundTruth:
-        if filter is None and own is not None and own.shape[1] >= k and own.shape[0] == queries.shape[0]:
-            return truth_from_neighbors(train, queries, own, k, metric)
-        mask = evaluate(filter, dataset) if filter else None
-        return exact_topk(train, queries, k, metric, mask=mask, progress=progress)
-
-    if cache_dir is None:
-        return compute()
-    key = {"dataset": dataset.fingerprint(), "field": field, "metric": metric.value, "k": k,
-           "filter": filter or ""}
-    return cached_ground_truth(cache_dir, key, compute)

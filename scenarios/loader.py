@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from scenarios.errors import ScenarioError
+from scenarios.errors import BadInputError, ScenarioError
 from scenarios.model import Scenario
 
 if sys.version_info >= (3, 11):
@@ -55,26 +55,37 @@ def parse_scenario(raw: bytes | str, source: str = "<scenario>") -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{source}: not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x}); "
                             "a scenario must be a UTF-8 TOML file") from None
+    return validate_toml(text, source, Scenario)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_toml(text: str, source: str, model: type[M], what: str = "scenario",
+                  error: type[BadInputError] = ScenarioError) -> M:
+    """A ``model`` from TOML text (a scenario, a gate policy); every problem is one ``error`` naming ``source``
+    and, for invalid values, each field path."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+        raise error(f"{source}: not valid TOML: {exc}") from None
     try:
-        return Scenario.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_validation_error(source, exc)) from None
+        raise error(format_validation_error(source, exc, what)) from None
     except (RecursionError, OverflowError, MemoryError) as exc:  # absurd nesting or numbers
-        raise ScenarioError(f"{source}: cannot be validated ({type(exc).__name__})") from None
+        raise error(f"{source}: cannot be validated ({type(exc).__name__})") from None
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
+def format_validation_error(source: str, exc: ValidationError, what: str = "scenario") -> str:
     """One line per problem: ``file: field.path: what was expected (got: value)``."""
-    lines = [f"{source}: {exc.error_count()} problem(s) in the scenario:"]
+    lines = [f"{source}: {exc.error_count()} problem(s) in the {what}:"]
     for err in exc.errors(include_url=False):
         loc = "".join(_loc_part(p) for p in err["loc"]).lstrip(".") or "(top level)"
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see scenarios/examples/ for every key)"
+            msg = "unknown key (check the spelling" + ("; see scenarios/examples/ for every key)" if what == "scenario"
+                                                      else ")")
         elif err["type"] == "missing":
             msg = "required key is missing"
         got = err.get("input")

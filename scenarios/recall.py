@@ -117,7 +117,17 @@ class IdIndex:
             return -1
 
 
-class RecallScorer:
+class _ExactAnswers:
+    """What a scorer knows of the exact answers: per query, how many rows each has (``_k_eff``)."""
+
+    _k_eff: list[int]
+
+    def expected_hits(self) -> np.ndarray:
+        """Per query, how many rows the exact answer has (fewer than k where a filter or the routes leave fewer)."""
+        return np.asarray(self._k_eff, dtype=np.int64)
+
+
+class RecallScorer(_ExactAnswers):
     """Per-request recall of one search task: one vector field, one metric, one ground truth.
 
     Built once (id -> row index, query norms); :meth:`score` is then cheap enough to call on every response of a
@@ -199,10 +209,6 @@ class RecallScorer:
         prod = np.where(q_idx[where] == cols, t.data[pos] * q_val[where], 0.0)
         return np.bincount(np.repeat(np.arange(len(rows)), lengths), weights=prod, minlength=len(rows))
 
-    def expected_hits(self) -> np.ndarray:
-        """Per query, how many rows the exact answer has (fewer than k where the filter leaves fewer)."""
-        return np.asarray(self._k_eff, dtype=np.int64)
-
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Recall@k of one response to query ``query_index`` (1.0 when no row qualifies and none is expected)."""
         k = self._k_eff[query_index]
@@ -216,7 +222,7 @@ class RecallScorer:
         return _recall(self.true_scores(query_index, rows), self._limits[query_index], k, self._higher)
 
 
-class HybridRecallScorer:
+class HybridRecallScorer(_ExactAnswers):
     """Per-request recall of a hybrid search against its exact fused ranking (see :func:`fuse_routes`).
 
     A returned row is a hit when its true fused score is >= the ``limit``-th fused score minus the tolerance; rows
@@ -245,10 +251,6 @@ class HybridRecallScorer:
             return np.zeros(len(rows))
         pos = np.searchsorted(cand_rows, rows).clip(0, cand_rows.size - 1)
         return np.where(cand_rows[pos] == rows, cand_scores[pos], 0.0)
-
-    def expected_hits(self) -> np.ndarray:
-        """Per query, how many rows the exact fused answer has (fewer than ``limit`` where the routes rank fewer)."""
-        return np.asarray(self._k_eff, dtype=np.int64)
 
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Recall@limit of one hybrid response to query ``query_index``."""

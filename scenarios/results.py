@@ -28,7 +28,7 @@ import tempfile
 import uuid
 from pathlib import Path
 from contextlib import contextmanager
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterator
 
 from scenarios.errors import BadInputError, read_input_text
 
@@ -184,8 +184,3 @@ def read_result(path: str | os.PathLike) -> dict[str, Any]:
     if data.get("kind") not in KINDS:
         raise BadInputError(f"{p}: unknown result kind {data.get('kind')!r}")
     return data
-
-
-def read_results(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
-    """:func:`read_result` for each path, in order."""
-    return [read_result(p) for p in paths]

@@ -94,11 +94,25 @@ def read_token(token_env: str | None) -> str:
     return value
 
 
+def server_address(uri: str) -> tuple[str, int]:
+    """The host and port a server URI points at (19530, or 443 for https, when it names none)."""
+    parts = urllib.parse.urlsplit(uri)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 19530)
+
+
+def port_answers(uri: str, timeout: float = 3.0) -> bool:
+    """True when something accepts a TCP connection at ``uri``'s host:port (the one port probe of the harness)."""
+    host, port = server_address(uri)
+    try:
+        with socket.create_connection((host or "127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def check_reachable(uri: str, timeout: float = 5.0) -> None:
     """Fail fast with a clear message when nothing listens at ``uri``'s host:port."""
-    parts = urllib.parse.urlsplit(uri)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 19530)
+    host, port = server_address(uri)
     try:
         with socket.create_connection((host, port), timeout=timeout):
             return

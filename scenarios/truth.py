@@ -64,7 +64,33 @@ def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path]
             continue
         log(f"ground truth for {task.label}")
         scorers[task.label] = _scorer(scenario, dataset, task, cache, fp)
+        disagreement = _own_neighbours_disagree(scenario, dataset, task, scorers[task.label])
+        if disagreement:
+            notes[task.label] = disagreement
     return scorers, notes
+
+
+def _own_neighbours_disagree(scenario: Scenario, dataset: Dataset, task: TaskSpec, scorer: Scorer) -> Optional[str]:
+    """Check a dataset file's own neighbours (ann-benchmarks ``neighbors``, ivecs/npy, parquet) against the exact
+    truth recall is scored with: a note when they disagree (another metric, a stale or truncated file), else None.
+
+    Recall is always scored against the exact truth this harness computes; the file's list is only checked.
+    """
+    if task.kind is TaskKind.hybrid_search or task.filter:
+        return None
+    field = scenario.task_field(task)
+    own = dataset.neighbors.get(field)
+    k = task.top_k or scenario.workload.top_k
+    if own is None or own.shape[1] < k:
+        return None
+    recalls = [scorer.score(q, dataset.ids[row[:k][row[:k] >= 0]].tolist()) for q, row in enumerate(own)
+               if q < dataset.num_queries]
+    bad = sum(1 for r in recalls if r < 1.0 - 1e-9)
+    if not bad:
+        return None
+    return (f"the dataset file's own neighbours disagree with the exact {scenario.metric_of(field).value} truth on "
+            f"{bad} of {len(recalls)} queries (mean recall {sum(recalls) / len(recalls):.4f} against it): recall "
+            "is scored against the exact truth; check the scenario's metric")
 
 
 def _mask(dataset: Dataset, task: TaskSpec) -> Optional[np.ndarray]:

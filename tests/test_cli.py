@@ -1,4 +1,5 @@
-"""The command line contract (../shared/CLI.md): help that teaches, exit codes, one clear message, no traceback."""
+"""The command line contract (README.md, ``vdb-harness --help``): help that teaches, exit codes, one clear message,
+no traceback."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.spatial.distance import cdist
 
-from scenarios.groundtruth import (GroundTruth, cached_ground_truth, dataset_ground_truth, exact_topk, hybrid_topk,
-                                   normalize_score, truth_from_neighbors)
+from scenarios.groundtruth import GroundTruth, cached_ground_truth, exact_topk, hybrid_topk, normalize_score
 from scenarios.model import Metric, RankerSpec
 
 RNG = np.random.default_rng(7)
@@ -138,14 +137,6 @@ def test_property_equals_brute_force(data, n, nq, dim, k, metric) -> None:
         assert all(len(set(row)) == kk for row in gt.indices[:, :kk].tolist())
 
 
-def test_truth_from_file_neighbors_recomputes_scores() -> None:
-    gt = exact_topk(X, Q, 10, Metric.L2)
-    shuffled = gt.indices[:, ::-1]
-    again = truth_from_neighbors(X, Q, shuffled, 10, Metric.L2)
-    np.testing.assert_array_equal(again.indices, gt.indices)
-    np.testing.assert_allclose(again.scores, gt.scores)
-
-
 # ----------------------------------------------------------------------------------------------------- hybrid
 
 
@@ -218,13 +209,37 @@ def test_cache_computes_once_and_survives_corruption(tmp_path) -> None:
     assert len(list(tmp_path.glob("gt-*.npz"))) == 2
 
 
-def test_dataset_ground_truth_filters_and_uses_file_neighbors(tmp_path) -> None:
+def test_a_file_s_own_neighbours_are_checked_against_the_exact_truth(tmp_path, monkeypatch) -> None:
+    """A dataset file's neighbours never replace the exact truth: they are compared with it, and a list from
+    another metric (or a stale file) is named in a note while recall stays scored against the exact truth."""
     from scenarios.datasets.base import Dataset
+    from scenarios.loader import parse_scenario
+    from scenarios.truth import task_scorers
 
-    ds = Dataset(name="d", ids=np.arange(len(X)), vectors={"v": X}, queries={"v": Q},
-                 scalars={"pct": np.arange(len(X)) % 100}, meta={"primary_field": "id"})
-    filtered = dataset_ground_truth(ds, "v", Metric.L2, 5, filter="pct < 10", cache_dir=tmp_path)
-    assert (ds.scalars["pct"][filtered.indices] < 10).all()
+    monkeypatch.setenv("VDB_HARNESS_CACHE", str(tmp_path))
+    scenario = parse_scenario("""
+name = "own"
+[collection]
+name = "own"
+fields = [{ name = "id", type = "INT64", primary = true }, { name = "v", type = "FLOAT_VECTOR", dim = 24 }]
+[dataset]
+kind = "generated"
+rows = 2500
+[[indexes]]
+field = "v"
+index_type = "FLAT"
+metric = "L2"
+[workload]
+top_k = 10
+tasks = [{ kind = "dense_search", name = "s" }]
+""", "own.toml")
+    ds = Dataset(name="d", ids=np.arange(len(X)), vectors={"v": X}, queries={"v": Q}, meta={"primary_field": "id"})
     ds.neighbors["v"] = exact_topk(X, Q, 10, Metric.L2).indices
-    own = dataset_ground_truth(ds, "v", Metric.L2, 10)
-    np.testing.assert_array_equal(own.indices, ds.neighbors["v"])
+    scorers, notes = task_scorers(scenario, ds)
+    assert "s" in scorers and "s" not in notes
+    ds.neighbors["v"] = exact_topk(X, Q, 10, Metric.IP).indices  # a file made with another metric
+    scorers, notes = task_scorers(scenario, ds)
+    assert "disagree with the exact L2 truth" in notes["s"]
+    truth = exact_topk(X, Q, 10, Metric.L2).indices
+    assert scorers["s"].score(0, truth[0].tolist()) == 1.0
+
