@@ -149,3 +149,25 @@ def test_search_params_are_nested_with_the_truth_metric() -> None:
             params = plan.req.base["search_params"]
             assert params["metric_type"] == scenario.metric_of(plan.req.base["anns_field"]).value
             assert params["params"] == dict(plan.spec.search_params)
+
+
+def test_an_empty_answer_fails_only_where_the_exact_truth_has_rows(tmp_path, monkeypatch) -> None:
+    """The load plan passes the ground truth's per-query answer sizes to the checker: an empty search answer is
+    correct for a filter no row passes, and a failure where the truth has rows."""
+    from loadtests.plan import LoadPlan
+    from loadtests.tasks import EMPTY
+    from scenarios.truth import task_scorers
+
+    monkeypatch.setenv("VDB_HARNESS_CACHE", str(tmp_path))
+    scenario, dataset = _small("filtered")
+    tasks = [t.model_copy(update={"filter": "pct < 0"}) if t.label == "filter_1pct" else t
+             for t in scenario.workload.tasks]
+    scenario = scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"tasks": tasks})})
+    scorers, notes = task_scorers(scenario, dataset)
+    plans = {p.label: p for p in build_plans(scenario, dataset,
+                                             min_hits=LoadPlan(scenario, dataset, "fp", scorers, notes).min_hits())}
+    for label, expected in (("filter_1pct", None), ("filter_50pct", EMPTY)):
+        plan = plans[label]
+        call = plan.next_call(WriterState(lane=0))
+        code, _ids = plan.check(plan, call, [[] for _ in call.queries])
+        assert code == expected, label
