@@ -1,9 +1,9 @@
 """A scenario's flow as a list of client calls: the same :class:`FlowCall` objects drive both clients.
 
-The calls come from :mod:`scenarios.calls`, the builder the load users share: the collection's preparation
-(create, insert in ``insert_batch_size`` batches, flush, create each index, load), then each workload task once,
-its first request over ``flow_queries`` queries. Here they only get what the side-by-side run needs: groups the
-async client gathers, which steps must succeed, and the fallback of a rejected index.
+The calls come from :mod:`scenarios.calls`, the builder the load users share: the collection's preparation in
+the tutorial's order (create, create each index, load, insert in ``insert_batch_size`` batches), then each
+workload task once, its first request over ``flow_queries`` queries. Here they only get what the side-by-side run
+needs: groups the async client gathers, which steps must succeed, and the fallback of a rejected index.
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ def _flow_call(call: builder.ClientCall, **extra: Any) -> FlowCall:
 
 
 def setup_calls(scenario: Scenario, dataset: Dataset) -> list[FlowCall]:
-    """The collection's preparation (:func:`scenarios.calls.preparation_calls`) as flow steps: creating the
-    collection must succeed, the inserts run together on the async client, a rejected index falls back."""
+    """The collection's preparation (:func:`scenarios.calls.preparation_calls`, tutorial order) as flow steps:
+    creating the collection must succeed, the inserts run together on the async client, a rejected index falls
+    back."""
     out = []
     indexes = iter(scenario.indexes)
-    for call in builder.preparation_calls(scenario, dataset):
+    for call in builder.preparation_calls(scenario, dataset, builder.Order.tutorial):
         if call.method == "create_collection":
             out.append(_flow_call(call, required=True))
         elif call.method == "insert":

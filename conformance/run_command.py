@@ -1,7 +1,7 @@
 """Run a scenario's whole flow once with MilvusClient and once with AsyncMilvusClient, side by side.
 
 The flow (the preparation and task calls `vdb-harness load` makes too, from ``scenarios.calls``): create the
-collection, insert the dataset, flush, create each index, load it, then each workload task once
+collection, create each index, load it, insert the dataset, then each workload task once
 (searches use the first `flow_queries` query vectors). The async client issues the inserts and the tasks
 concurrently with asyncio.gather. A step the server rejects is reported with the step and server, and the flow
 goes on (an index type the server lacks falls back to one it has, and says so).

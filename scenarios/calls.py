@@ -3,8 +3,9 @@
 Two parts, both plain ``(method, kwargs)`` for ``MilvusClient`` / ``AsyncMilvusClient``:
 
 * **Preparation** (:func:`preparation_calls`): create the collection (schema, ``num_shards``, consistency level),
-  insert the dataset in ``insert_batch_size`` batches, flush, create each index, load. The flow issues these steps
-  on both clients and compares them; the load preparation issues them once, timed, with its fallbacks.
+  insert the dataset in ``insert_batch_size`` batches, create each index (with one fallback), load. The flow issues
+  these steps on both clients in the tutorial's order and compares them; the load preparation issues them once,
+  timed, in bulk order (:class:`Order`).
 * **Workload tasks** (:class:`TaskRequests`): everything that does not change between requests is built once per
   task (fixed kwargs, query payloads, hybrid routes, the ranker); a request only picks its query indices or ids.
 
@@ -17,6 +18,7 @@ metric rejects the search instead of silently ranking by a metric the recall is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
@@ -85,15 +87,30 @@ def insert_calls(scenario: Scenario, dataset: Dataset) -> Iterator[ClientCall]:
         yield ClientCall(f"insert[{i}]" if several else "insert", "insert", {"collection_name": name, "data": rows})
 
 
-def preparation_calls(scenario: Scenario, dataset: Dataset) -> Iterator[ClientCall]:
-    """The whole preparation in order: create, insert (batches), flush, create each index, load."""
+class Order(str, Enum):
+    """The order of the preparation steps: the same calls, for two purposes."""
+
+    #: create, insert, flush, create each index, load: indexes are built over sealed segments, as in production
+    #: (load runs measure that collection).
+    bulk = "bulk"
+    #: create, create each index, load, insert: the tutorial's flow (`vdb-harness run`); searches then read the
+    #: growing segments exactly, so both clients' answers are exact and comparable.
+    tutorial = "tutorial"
+
+
+def preparation_calls(scenario: Scenario, dataset: Dataset, order: Order = Order.bulk) -> Iterator[ClientCall]:
+    """The whole preparation: create, insert (batches), create each index, load, in ``order`` (``bulk`` flushes
+    before indexing)."""
     name = scenario.collection.name
     yield create_collection_call(scenario)
-    yield from insert_calls(scenario, dataset)
-    yield ClientCall("flush", "flush", {"collection_name": name})
+    if order is Order.bulk:
+        yield from insert_calls(scenario, dataset)
+        yield ClientCall("flush", "flush", {"collection_name": name})
     for index in scenario.indexes:
         yield index_call(scenario, index)
     yield ClientCall("load_collection", "load_collection", {"collection_name": name})
+    if order is Order.tutorial:
+        yield from insert_calls(scenario, dataset)
 
 
 # ------------------------------------------------------------------------------------------------ workload tasks
