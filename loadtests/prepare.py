@@ -25,7 +25,7 @@ Progress = Callable[[int, int], None]
 def prepare_collection(conn: Connection, scenario: Scenario, dataset: Dataset, progress: Optional[Progress] = None,
                        *, allow_fallback: bool = True) -> dict[str, Any]:
     """Create, fill, index and load the scenario's collection on ``conn`` with the calls `vdb-harness run` makes
-    (:func:`scenarios.calls.preparation_calls`); returns a record of what was done."""
+    (:func:`scenarios.calls.preparation_calls`, in bulk order); returns a record of what was done."""
     client = conn.sync_client()
     name = scenario.collection.name
     timeout = conn.timeout
