@@ -92,3 +92,30 @@ def test_run_appends_its_summary(milvus, tmp_path: Path) -> None:  # type: ignor
     text = summary.read_text()
     assert text.startswith("## vdb-harness run seed_tutorial") and "flow steps" in text
     assert "…" not in proc.stdout  # the flow table, captured without a terminal, is whole
+
+
+def test_demo_summary_names_each_stage_then_the_report(tmp_path: Path) -> None:
+    from reports.demo import Stage, summary_markdown
+
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "summary.md").write_text("## demo report: ✅ all passed\n")
+    text = summary_markdown([Stage("run", [], 0), Stage("load", [], 1), Stage("report", [], None)], tmp_path)
+    lines = text.splitlines()
+    assert lines[0] == "## vdb-harness demo"
+    assert [line.split(" | ")[:2] for line in lines[4:7]] == [["| run", "✅ pass"], ["| load", "❌ fail"],
+                                                            ["| report", "not run"]]
+    assert text.endswith("## demo report: ✅ all passed\n")
+
+
+@pytest.mark.server
+@pytest.mark.timeout(400)
+def test_demo_appends_one_summary_not_one_per_stage(milvus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    summary = tmp_path / "s.md"
+    proc = subprocess.run([sys.executable, "-m", "reports.cli", "demo", "--target", milvus.uri, "--run-time", "2s",
+                           "--users", "1", "--out", str(tmp_path / "demo")], capture_output=True, text=True,
+                          timeout=380, env={**os.environ, step_summary.ENV: str(summary)})
+    assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
+    text = summary.read_text()
+    assert text.startswith("## vdb-harness demo\n") and text.count("## vdb-harness demo\n") == 1
+    assert "## vdb-harness run" not in text and "## vdb-harness load" not in text  # the stages wrote none
+    assert text.rstrip().endswith((tmp_path / "demo" / "report" / "summary.md").read_text().rstrip())
