@@ -119,3 +119,15 @@ def test_demo_appends_one_summary_not_one_per_stage(milvus, tmp_path: Path) -> N
     assert text.startswith("## vdb-harness demo\n") and text.count("## vdb-harness demo\n") == 1
     assert "## vdb-harness run" not in text and "## vdb-harness load" not in text  # the stages wrote none
     assert text.rstrip().endswith((tmp_path / "demo" / "report" / "summary.md").read_text().rstrip())
+
+
+@pytest.mark.server
+@pytest.mark.timeout(300)
+def test_conformance_appends_its_report(milvus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    summary = tmp_path / "s.md"
+    out = tmp_path / "conf"
+    proc = subprocess.run([sys.executable, "-m", "reports.cli", "conformance", "-k", "list_collections", "--target",
+                           milvus.uri, "--out", str(out)], capture_output=True, text=True, timeout=280,
+                          env={**os.environ, step_summary.ENV: str(summary)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert summary.read_text() == (out / "conformance.md").read_text().rstrip("\n") + "\n\n"
