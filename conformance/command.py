@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     previous = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        argv = [str(SUITE_DIR), "-q", "-p", "no:cacheprovider", f"--rootdir={SUITE_DIR.parent}",
+        argv = [str(SUITE_DIR), "-q", "-p", "no:cacheprovider", "-p", "conformance.plugin",  # also without autoload
+                f"--rootdir={SUITE_DIR.parent}", "-W", "ignore::pytest.PytestAssertRewriteWarning",  # ours, imported
                 f"--junitxml={out / 'pytest-junit.xml'}"]
         if args.select:
             argv += ["-k", args.select]

@@ -13,6 +13,7 @@ Writes OUT/result.json (kind "run"). Exit 0 when both clients agree on every ste
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any, Optional
 
 from rich.console import Console
@@ -20,8 +21,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
+from reports import step_summary
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
+from scenarios.console import make_console
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
 from scenarios.progress import progress_bar, quiet_client_logs
 from scenarios.results import new_result, recorded
@@ -39,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``vdb-harness run``; returns the exit code."""
-    console = Console(stderr=False, highlight=False)
+    console = make_console()
     scenario = load_scenario(args.scenario)
     scenario_path = resolve_scenario_path(args.scenario)
     target = target_from_args(args, scenario)
@@ -50,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
 
     result = new_result("run", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
                                          "path": str(scenario_path)})
-    with recorded(result, out_dir, lambda path: console.print(f"result: {path}")):
+    def written(path: Path) -> None:
+        console.print(f"result: {path}")
+        step_summary.append_results([path], f"vdb-harness run {scenario.name}")
+
+    with recorded(result, out_dir, written):
         with open_target(target) as conn:  # first: a dead server or a bad token fails before any long work
             result["target"] = conn.describe()
             with progress_bar(console, "generating dataset") as tick:

@@ -24,8 +24,10 @@ gevent_grpc.enable()  # before any gRPC channel: the target check below opens on
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from reports import step_summary  # noqa: E402
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
+from scenarios.console import make_console  # noqa: E402
 from scenarios.errors import BadInputError  # noqa: E402
 from scenarios.model import LoadSpec, Scenario, parse_duration  # noqa: E402
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from scenarios.schema import describe_indexes
     from scenarios.targets import open_target
 
-    console = Console(highlight=False)
+    console = make_console()
     scenario_path = resolve_scenario_path(args.scenario).resolve()
     scenario = load_scenario(scenario_path)
     profile = _profile(args, scenario.load)
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     def written(path: Path) -> None:
         console.print(f"result: {path}")
+        step_summary.append_results([path], f"vdb-harness load {scenario.name}")
 
     with recorded(result, out_dir, written):
         try:

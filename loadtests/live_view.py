@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Optional
 
@@ -10,6 +11,10 @@ from rich.live import Live
 from rich.table import Table
 
 from loadtests.context import RunContext
+from scenarios.errors import BadInputError
+
+#: Seconds between the plain progress lines printed without a terminal (``VDB_HARNESS_PROGRESS_EVERY`` overrides).
+PROGRESS_EVERY_S = 10.0
 
 
 def render(ctx: RunContext, title: str, elapsed: float, users: int) -> Table:
@@ -29,6 +34,27 @@ def render(ctx: RunContext, title: str, elapsed: float, users: int) -> Table:
     return table
 
 
+def progress_every() -> float:
+    """Seconds between plain progress lines: ``VDB_HARNESS_PROGRESS_EVERY`` or :data:`PROGRESS_EVERY_S`."""
+    raw = os.environ.get("VDB_HARNESS_PROGRESS_EVERY")
+    if raw is None or raw == "":
+        return PROGRESS_EVERY_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise BadInputError(f"VDB_HARNESS_PROGRESS_EVERY={raw!r}: give a number of seconds > 0")
+    return value
+
+
+def progress_line(ctx: RunContext, elapsed: float, users: int) -> str:
+    """One plain line for a log: ``progress: 12.0 s, 2 users: dense_search 1,234 ok 0 failed; ...``."""
+    tasks = "; ".join(f"{label} {rec.requests - rec.failures:,} ok {rec.failures:,} failed"
+                      for label, rec in sorted(ctx.recorder.tasks.items()))
+    return f"progress: {elapsed:.1f} s, {users} users: {tasks or 'no requests yet'}"
+
+
 class LiveView:
     """Context manager: a rich ``Live`` refreshed by :meth:`tick` (silent when the output is not a terminal)."""
 
@@ -38,6 +64,8 @@ class LiveView:
         self._live: Optional[Live] = None
         self._last = 0.0
         self._announced = False
+        self._every = progress_every()
+        self._next_line = 0.0
 
     def __enter__(self) -> "LiveView":
         if self.console.is_terminal:
@@ -47,12 +75,21 @@ class LiveView:
 
     def tick(self, ctx: RunContext, runner: Any, elapsed: float) -> None:
         """Redraw (at most 4 times a second). Without a terminal (CI, a test), print one line at the first tick, so
-        a reader of the log knows the phase's load has started (a distributed phase: its workers are connected)."""
-        if self._live is None and not self._announced:
-            self._announced = True
-            self.console.print(f"phase started: {self.title}")
-            self.console.file.flush()
-        if self._live is None or time.monotonic() - self._last < 0.25:
+        a reader of the log knows the phase's load has started (a distributed phase: its workers are connected),
+        then a plain :func:`progress_line` every :func:`progress_every` seconds."""
+        if self._live is None:
+            if not self._announced:
+                self._announced = True
+                self._next_line = elapsed + self._every
+                self.console.print(f"phase started: {self.title}")
+                self.console.file.flush()
+            elif elapsed >= self._next_line:
+                self._next_line = elapsed + self._every
+                self.console.print(progress_line(ctx, elapsed, int(getattr(runner, "user_count", 0))),
+                                   soft_wrap=True)
+                self.console.file.flush()
+            return
+        if time.monotonic() - self._last < 0.25:
             return
         self._last = time.monotonic()
         self._live.update(render(ctx, self.title, elapsed, int(getattr(runner, "user_count", 0))))

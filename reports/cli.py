@@ -106,11 +106,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def _error(message: str) -> None:
     try:
-        from rich.console import Console
-
         from rich.text import Text
 
-        Console(stderr=True, highlight=False).print(Text("error: ", style="bold red") + Text(message))
+        from scenarios.console import make_console
+
+        make_console(stderr=True).print(Text("error: ", style="bold red") + Text(message))
     except Exception:  # noqa: BLE001 - never let error printing itself fail
         print(f"error: {message}", file=sys.stderr)
 

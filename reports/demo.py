@@ -12,6 +12,7 @@ measured a failure (a divergence, a broken SLO), 2 for bad input or infrastructu
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,8 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reports import step_summary
 from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
+from scenarios.console import make_console
 from scenarios.errors import BadInputError
 from scenarios.targets import open_target
 
@@ -71,22 +74,25 @@ def _target_flags(uri: str, args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``vdb-harness demo``; returns the exit code."""
-    console = Console(highlight=False)
+    console = make_console()
     out = out_dir_from_args(args, "demo")
     target = target_from_args(args)
     stages = _stages(args, out)
+    # the stages write no job summary of their own: the demo appends one (its stages, then the report's summary)
+    child_env = {k: v for k, v in os.environ.items() if k != step_summary.ENV}
     with open_target(target) as conn:
         console.rule(f"vdb-harness demo on {escape(conn.describe()['uri'])}")
         for stage in stages:
             argv = stage.argv if stage.name == "report" else stage.argv + _target_flags(conn.uri, args)
             console.rule(f"[bold]{stage.name}[/]: vdb-harness {escape(' '.join(stage.argv))}")
             try:
-                stage.exit_code = subprocess.call([sys.executable, "-m", "reports.cli", *argv])
+                stage.exit_code = subprocess.call([sys.executable, "-m", "reports.cli", *argv], env=child_env)
             except KeyboardInterrupt:
                 stage.exit_code = EXIT_INTERRUPTED
             if stage.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
                 break  # a later stage has nothing to stand on
     _summary(console, stages, out)
+    step_summary.append(summary_markdown(stages, out))
     codes = [s.exit_code for s in stages if s.exit_code is not None]
     for code in (EXIT_INTERRUPTED, EXIT_BAD_INPUT, EXIT_FAILED):
         if code in codes:
@@ -108,6 +114,22 @@ def _summary(console: Console, stages: list[Stage], out: Path) -> None:
     html = out / "report" / "report.html"
     if html.exists():
         console.print(f"HTML report: [bold]{escape(str(html.resolve()))}[/]")
+
+
+VERDICT_TEXT = {EXIT_OK: "✅ pass", EXIT_FAILED: "❌ fail", EXIT_BAD_INPUT: "⚠️ error", EXIT_INTERRUPTED: "⏹️ interrupted",
+                None: "not run"}
+
+
+def summary_markdown(stages: list[Stage], out: Path) -> str:
+    """The demo as Markdown (a CI job summary): one row per stage, then the report's own summary if it was made."""
+    cell = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    lines = ["## vdb-harness demo", "", "| stage | verdict | what it measured |", "|---|---|---|"]
+    lines += [f"| {s.name} | {VERDICT_TEXT.get(s.exit_code, f'exit {s.exit_code}')} | {cell(_measured(s, out))} |"
+              for s in stages]
+    report = out / "report" / "summary.md"
+    if report.exists():
+        lines += ["", report.read_text(encoding="utf-8")]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def _measured(stage: Stage, out: Path) -> str:

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports import inputs
+from reports import inputs, step_summary
 from reports.gate import Verdict, run_gate
 from reports.policy import load_policy
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK
@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"gate: {'REGRESSION' if verdict.failed else 'PASS'} "
           f"({sum(l.status == 'fail' for l in verdict.lines)} of {verdict.compared} checks failed)")
+    step_summary.append(verdict_markdown(verdict))
     if args.out:
         out = Path(args.out)
         atomic_write_text(out / "gate.json", json.dumps(verdict_json(verdict), indent=2) + "\n")

@@ -47,9 +47,36 @@ def _free_port(host):
         return s.getsockname()[1]
 
 
+# gRPC's default server policy answers a client's keepalive pings with GOAWAY "too_many_pings" once it has seen a
+# few without data in between (pings without calls are not permitted; 5 min minimum interval, 2 strikes). pymilvus
+# pings every 10 s even without calls, so an idle client, or one waiting on a slow call, lost its connection
+# (UNAVAILABLE "Too many pings"). This loopback server is ours alone: accept pings without calls, at pymilvus'
+# rate and faster, and never close a connection over pings.
+KEEPALIVE_SERVER_OPTIONS = (
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 1000),
+    ("grpc.http2.max_ping_strikes", 0),  # 0 = unlimited strikes: no GOAWAY for pings
+)
+
+
+def _with_keepalive_policy(grpc_server):
+    """``grpc.server`` with :data:`KEEPALIVE_SERVER_OPTIONS` added to (and overriding) the caller's options."""
+
+    def server(*args, **kwargs):
+        ours = dict(KEEPALIVE_SERVER_OPTIONS)
+        given = [(k, v) for k, v in (kwargs.pop("options", None) or ()) if k not in ours]
+        return grpc_server(*args, options=given + list(KEEPALIVE_SERVER_OPTIONS), **kwargs)
+
+    return server
+
+
 def _serve_v3(data_dir, host, port, stop):
+    import grpc
     from milvus_lite.adapter.grpc.server import start_server_in_thread
 
+    # milvus-lite 3 builds its grpc.server(...) with fixed options and no way to pass more; this process only serves,
+    # so its grpc.server is the one with our keepalive policy.
+    grpc.server = _with_keepalive_policy(grpc.server)
     server, db, bound = start_server_in_thread(data_dir=data_dir, host=host, port=port)
     _announce(port=bound, version=_milvus_lite_version(), engine="milvus-lite-python", pid=os.getpid())
     stop.wait()

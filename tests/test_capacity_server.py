@@ -45,8 +45,20 @@ def test_capacity_drives_real_bounded_steps(milvus: Connection, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["kind"] == "capacity" and result["status"] == "pass"
-    steps = result["capacity"]["steps"]
-    assert [s["offered"] for s in steps][:3] == [1, 2, 4]  # a generous SLO: the ramp reaches --max
+    cap = result["capacity"]
+    steps = cap["steps"]
+    # Real, bounded steps: the ramp starts at 1 user and doubles, never past --max; every step drove real searches.
+    ramp = [s["offered"] for s in steps if s["phase"] == "ramp"]
+    assert ramp and ramp == [1, 2, 4][:len(ramp)], ramp
+    assert all(1 <= s["offered"] <= 4 for s in steps), steps
     assert all(s["qps"] > 0 and s["recall"] == 1.0 for s in steps)  # FLAT: exact answers at every load
-    assert result["capacity"]["max_sustainable"]["offered"] == 4
+    # A consistent result (how far a loaded 2-core box gets within the SLO is the machine's, not the feature's):
+    # each step's verdict is its SLO check, the ramp stops only at a breaking step or at --max, and the answer is
+    # the fastest step that kept the SLO.
+    for s in steps:
+        assert s["broken"] == ([] if s["p99_ms"] <= 10_000 else ["p99_ms"]) and s["ok"] == (not s["broken"]), s
+    ramp_steps = [s for s in steps if s["phase"] == "ramp"]
+    assert all(s["ok"] for s in ramp_steps[:-1]) and (ramp[-1] == 4 or not ramp_steps[-1]["ok"]), ramp_steps
+    best = max((s for s in steps if s["ok"]), key=lambda s: s["qps"])
+    assert cap["max_sustainable"] == {"offered": best["offered"], "qps": best["qps"], "p99_ms": best["p99_ms"]}
     assert result["dataset"]["rows"] == 1000

@@ -1,6 +1,7 @@
 """Faults during ``vdb-harness load`` on real embedded Milvus Lite servers: the server dies, a Locust worker dies,
 Ctrl-C. Each run is a child process (the load code patches the process for gevent) bounded by its scenario, and
-each test by ``pytest.mark.timeout``; faults are injected by pid from this process. Nothing here times anything.
+each test by ``pytest.mark.timeout``; faults are injected by pid from this process. Nothing here times anything:
+each fault waits for the progress it needs (the run's own progress lines, printed every 0.5 s here), never a sleep.
 
 (The server dying mid-conformance is the conformance suite's to test: conformance/ has its own owner.)
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +18,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import pytest
 
@@ -24,6 +26,26 @@ from scenarios.embedded import EmbeddedMilvus
 from tests.processes import alive, gone_within, port_free
 
 pytestmark = pytest.mark.server
+
+PROGRESS = re.compile(r"^progress: ([\d.]+) s, \d+ users: (.*)$", re.M)
+TASK_PROGRESS = re.compile(r"(\S+) ([\d,]+) ok ([\d,]+) failed")
+
+
+class Progress:
+    """The last progress line of a run: seconds into the phase, and per task (ok, failed) requests."""
+
+    def __init__(self, elapsed: float, tasks: dict[str, tuple[int, int]]) -> None:
+        self.elapsed = elapsed
+        self.tasks = tasks
+
+    def ok(self, task: str = "dense_search") -> int:
+        return self.tasks.get(task, (0, 0))[0]
+
+    def failed(self, task: str = "dense_search") -> int:
+        return self.tasks.get(task, (0, 0))[1]
+
+    def __repr__(self) -> str:
+        return f"Progress({self.elapsed} s, {self.tasks})"
 
 
 def scenario(tmp_path: Path, name: str, load: str) -> Path:
@@ -65,7 +87,8 @@ class LoadProcess:
         self.stderr = tmp_path / "stderr.txt"
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "reports.cli", "load", *args, "--out",
-                                          str(self.out_dir)], stdout=out, stderr=err)
+                                          str(self.out_dir)], stdout=out, stderr=err,
+                                         env={**os.environ, "VDB_HARNESS_PROGRESS_EVERY": "0.5"})
 
     def wait_for(self, text: str, seconds: float = 120.0) -> None:
         """Until ``text`` appears on the child's stdout (fails if the child exits first)."""
@@ -77,6 +100,27 @@ class LoadProcess:
                 pytest.fail(f"load exited ({self.proc.returncode}) before {text!r}: {self.output()}")
             time.sleep(0.2)
         pytest.fail(f"no {text!r} within {seconds} s: {self.output()}")
+
+    def progress(self) -> Optional[Progress]:
+        """The run's last progress line so far (None before the first)."""
+        lines = PROGRESS.findall(self.stdout.read_text())
+        if not lines:
+            return None
+        elapsed, tasks = lines[-1]
+        return Progress(float(elapsed), {m[0]: (int(m[1].replace(",", "")), int(m[2].replace(",", "")))
+                                         for m in TASK_PROGRESS.findall(tasks)})
+
+    def wait_progress(self, what: str, done: Callable[[Progress], bool], seconds: float = 90.0) -> Progress:
+        """Until a progress line satisfies ``done`` (fails, naming ``what``, if the child exits or time runs out)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            now = self.progress()
+            if now is not None and done(now):
+                return now
+            if self.proc.poll() is not None:
+                pytest.fail(f"load exited ({self.proc.returncode}) before {what} (last: {now}): {self.output()}")
+            time.sleep(0.1)
+        pytest.fail(f"no {what} within {seconds} s (last: {self.progress()}): {self.output()}")
 
     def finish(self, seconds: float = 90.0) -> int:
         """The exit code (killing the child if it has not ended within ``seconds``: the test then fails)."""
@@ -127,7 +171,7 @@ def test_server_killed_mid_load_stops_the_run_keeps_the_data_and_exits_2(tmp_pat
     run = LoadProcess(tmp_path, str(path))
     run.wait_for("phase started: fault_kill concurrent")
     [server] = run.children("_embedded_child.py")
-    time.sleep(2.0)  # let some requests succeed first
+    run.wait_progress("successful requests", lambda p: p.ok() > 0)  # some requests succeed first
     os.kill(server, signal.SIGKILL)
     code = run.finish(60)
     assert code == 2, run.output()
@@ -168,13 +212,13 @@ def test_server_that_comes_back_within_the_grace_lets_the_run_go_on_and_marks_th
     server = EmbeddedMilvus(data_dir=tmp_path / "data", port=port)
     server.start()
     try:
-        path = scenario(tmp_path, "fault_back", 'run_time = "20s"\non_server_loss = "continue"\n'
+        path = scenario(tmp_path, "fault_back", 'run_time = "30s"\non_server_loss = "continue"\n'
                                                 'server_loss_grace = "60s"\n')
         run = LoadProcess(tmp_path, str(path), "--target", server.uri, "--timeout", "10")
         run.wait_for("phase started: fault_back concurrent")
-        time.sleep(2.0)
+        run.wait_progress("successful requests", lambda p: p.ok() > 0)
         server.kill()
-        time.sleep(1.0)
+        down = run.wait_progress("failed requests in the outage", lambda p: p.failed() > 0)
         server.restart()  # same port (fixed), same data dir
         # Milvus Lite forgets which collections were loaded when it restarts (searches then fail with code 101,
         # "collection not loaded", which is not an outage: the server answers); a Milvus server restores them.
@@ -183,6 +227,10 @@ def test_server_that_comes_back_within_the_grace_lets_the_run_go_on_and_marks_th
         client = MilvusClient(uri=server.uri, timeout=30)
         client.load_collection("fault_back", timeout=30)
         client.close()
+        back = run.wait_progress("successful requests after the restart", lambda p: p.ok() > down.ok())
+        # the run goes on past the outage: successes more than a 1-s window after it too (the run's shape ends it)
+        later = run.wait_progress("the run going on after the outage", lambda p: p.elapsed >= back.elapsed + 2)
+        run.wait_progress("successes after the outage", lambda p: p.ok() > later.ok())
         code = run.finish(90)
     finally:
         server.stop()
@@ -207,7 +255,7 @@ def test_ctrl_c_mid_load_exits_130_keeps_the_data_and_leaves_no_server(tmp_path:
     run = LoadProcess(tmp_path, str(path))
     run.wait_for("phase started: fault_sigint concurrent")
     [server] = run.children("_embedded_child.py")
-    time.sleep(2.0)
+    run.wait_progress("successful requests", lambda p: p.ok() > 0)
     run.proc.send_signal(signal.SIGINT)
     code = run.finish(60)
     assert code == 130, run.output()
@@ -232,7 +280,7 @@ def test_a_dead_locust_worker_is_reported_and_its_missing_data_named(tmp_path: P
     run.wait_for("phase started: fault_worker concurrent")
     workers = run.children("--worker")
     assert len(workers) == 2
-    time.sleep(3.0)
+    run.wait_progress("requests reported by the workers", lambda p: p.ok() > 0)
     os.kill(workers[0], signal.SIGKILL)
     code = run.finish(90)
     assert code == 2, run.output()

