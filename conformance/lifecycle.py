@@ -167,6 +167,48 @@ def write_lifecycle_reproducer(out_dir: Path, uri: str) -> Path:
     return path
 
 
+SILENT_REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): a loopback port that accepts connections and never answers.
+Expected for both clients: the call raises within the client's timeout (2 s) / the call's timeout (1 s)."""
+import asyncio
+import socket
+import time
+
+import pymilvus
+from pymilvus import AsyncMilvusClient, MilvusClient
+
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+URI = f"http://127.0.0.1:{silent.getsockname()[1]}"
+print("pymilvus", pymilvus.__version__)
+start = time.monotonic()
+try:
+    MilvusClient(uri=URI, timeout=2).list_collections(timeout=1)
+except Exception as exc:
+    print(f"MilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s")
+
+
+async def main():
+    client = AsyncMilvusClient(uri=URI, timeout=2)
+    await client.list_collections(timeout=1)
+
+start = time.monotonic()
+try:
+    asyncio.run(asyncio.wait_for(main(), 30))
+except Exception as exc:
+    print(f"AsyncMilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s "
+          "(a TimeoutError after 30 s is this script's guard: the client ignored its timeout)")
+'''
+
+
+def write_silent_server_reproducer(out_dir: Path) -> Path:
+    """A standalone script showing how long each client waits on a port that never answers."""
+    path = Path(out_dir) / "reproducers" / "reproduce_silent_server_timeout.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SILENT_REPRODUCER)
+    return path
+
+
 def two_loops_problem(conn: Connection, timeout: float) -> Optional[str]:
     """``asyncio.run`` twice, one AsyncMilvusClient per run (same URI): the second loop's client answers like the
     first one did."""

@@ -50,7 +50,7 @@ def test_several_async_clients_on_one_loop(milvus, runner) -> None:  # type: ign
 TIMEOUT_SLACK = 20.0
 
 
-def test_a_silent_server_honours_the_timeout_on_both_clients(milvus) -> None:  # type: ignore[no-untyped-def]
+def test_a_silent_server_honours_the_timeout_on_both_clients(milvus, conformance_out: Path) -> None:  # type: ignore[no-untyped-def]
     """A loopback port whose listener accepts and never answers: both clients give up within their timeout."""
     from dataclasses import replace
 
@@ -71,9 +71,12 @@ def test_a_silent_server_honours_the_timeout_on_both_clients(milvus) -> None:  #
 
         guard = conn.timeout + TIMEOUT_SLACK + 8  # a client that ignores its timeout is stopped here, not waited for
         async_seen, async_took = lifecycle.timed(lambda: asyncio.run(asyncio.wait_for(async_call(), guard)))
-    assert sync_seen != "ok" and async_seen != "ok", (sync_seen, async_seen)
-    assert sync_took < conn.timeout + TIMEOUT_SLACK, f"MilvusClient waited {sync_took:.1f} s: {sync_seen}"
-    assert async_took < conn.timeout + TIMEOUT_SLACK, f"AsyncMilvusClient waited {async_took:.1f} s: {async_seen}"
+    bound = conn.timeout + TIMEOUT_SLACK
+    if sync_seen == "ok" or async_seen == "ok" or max(sync_took, async_took) >= bound:
+        script = lifecycle.write_silent_server_reproducer(conformance_out)
+        pytest.fail(f"a port that never answers, timeout 2 s (client) / 1 s (call): MilvusClient {sync_seen} after "
+                    f"{sync_took:.1f} s, AsyncMilvusClient {async_seen} after {async_took:.1f} s (bound {bound:.0f} s)"
+                    f"\nreproducer: {script}")
 
 
 @pytest.mark.timeout(240)
