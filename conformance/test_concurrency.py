@@ -66,6 +66,15 @@ def twin_colls(runner):  # type: ignore[no-untyped-def]
     cleanup(runner.sync, [ns_s.prefix, ns_a.prefix], runner.timeout)
 
 
+@pytest.fixture
+def one_coll(runner):  # type: ignore[no-untyped-def]
+    """A fresh loaded collection with rows, written by the async client only, dropped afterwards."""
+    ns, _ = new_namespaces(shared=True)
+    build(runner.sync, ns, (Need.COLLECTION,), runner.timeout)
+    yield ns
+    cleanup(runner.sync, [ns.prefix], runner.timeout)
+
+
 #: Disjoint id sets, so the order of the gathered writes cannot change the final state: new ids for inserts,
 #: existing ids (0..ROWS-1) split between upserts and deletes.
 def _disjoint_writes(inserts: int, upserts: int, deletes: int) -> list[concurrency.Write]:
@@ -83,20 +92,20 @@ def test_gathered_writes_match_the_same_writes_in_order(runner, twin_colls) -> N
     assert problem is None, problem
 
 
-def test_gathered_upserts_of_one_id_leave_one_written_version(runner, twin_colls) -> None:  # type: ignore[no-untyped-def]
+def test_gathered_upserts_of_one_id_leave_one_written_version(runner, one_coll) -> None:  # type: ignore[no-untyped-def]
     """Here ORDER CAN MATTER: upserts of one id gathered may land in any order, so any written version may win;
     the row must be exactly one of them."""
-    problem = concurrency.same_id_upserts_problem(runner, twin_colls[1], pk=5, versions=4)
+    problem = concurrency.same_id_upserts_problem(runner, one_coll, pk=5, versions=4)
     assert problem is None, problem
 
 
 @pytest.mark.parametrize("how", ["wait_for", "cancel"])
 @pytest.mark.parametrize("method", ["insert", "query"])
-def test_a_cancelled_call_leaves_the_client_usable_and_the_server_consistent(runner, twin_colls, how: str,
+def test_a_cancelled_call_leaves_the_client_usable_and_the_server_consistent(runner, one_coll, how: str,
                                                                              method: str) -> None:  # type: ignore[no-untyped-def]
     """A call cancelled mid-flight (asyncio.wait_for timeout, task.cancel()): the same client then answers like the
     sync client, and a cancelled insert landed entirely or not at all."""
-    ns = twin_colls[1]
+    ns = one_coll
     if method == "insert":
         _, kwargs, touched = concurrency.write_call("insert", list(range(500, 520)))
     else:
@@ -105,8 +114,8 @@ def test_a_cancelled_call_leaves_the_client_usable_and_the_server_consistent(run
     assert problem is None, problem
 
 
-def test_close_with_calls_in_flight(runner, twin_colls) -> None:  # type: ignore[no-untyped-def]
+def test_close_with_calls_in_flight(runner, one_coll) -> None:  # type: ignore[no-untyped-def]
     """close() while queries are in flight: close returns, each query answers right or raises, none hangs, the
     closed client refuses later calls, and the suite's other async client is unaffected."""
-    problem = concurrency.close_in_flight_problem(runner, twin_colls[1])
+    problem = concurrency.close_in_flight_problem(runner, one_coll)
     assert problem is None, problem

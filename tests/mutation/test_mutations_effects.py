@@ -142,7 +142,8 @@ def _runner(milvus, wrap: Optional[Callable[[Any], Any]], wrap_sync: Optional[Ca
 
 
 # (a) --------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["insert", "drop_partition", "create_partition"])
+@pytest.mark.parametrize("method", ["insert", pytest.param("create_partition", marks=pytest.mark.slow),
+                                    pytest.param("drop_partition", marks=pytest.mark.slow)])
 def test_a_call_that_raises_after_its_side_effect_is_reported(milvus, family: str, tmp_path, method: str) -> None:  # type: ignore[no-untyped-def]
     """The async method performs its effect and then raises: reported as a divergence of that method, and the
     raising side's outcome carries its probes (side effects are recorded for raising calls too)."""
