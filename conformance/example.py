@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from conformance import normalize
 from conformance.compare import Outcome, difference
@@ -13,15 +13,40 @@ from conformance.runner import Runner
 from conformance.world import Namespace, Ref, build, cleanup, new_namespaces
 from scenarios.errors import InfrastructureError
 
-#: Probes run after a mutating call on a collection.
-COLLECTION_PROBES: list[tuple[str, dict[str, Any]]] = [
-    ("describe_collection", {"collection_name": Ref("coll")}),
-    ("list_partitions", {"collection_name": Ref("coll")}),
-    ("list_indexes", {"collection_name": Ref("coll")}),
-    ("get_load_state", {"collection_name": Ref("coll")}),
-    ("query", {"collection_name": Ref("coll"), "filter": "", "output_fields": ["count(*)"]}),
+ProbeCall = tuple[str, dict[str, Any]]
+C = Ref("coll")
+#: What a collection-scoped call can change: its schema, partitions, indexes, load state and row count.
+COLLECTION_PROBES: list[ProbeCall] = [
+    ("describe_collection", {"collection_name": C}),
+    ("list_partitions", {"collection_name": C}),
+    ("list_indexes", {"collection_name": C}),
+    ("get_load_state", {"collection_name": C}),
+    ("query", {"collection_name": C, "filter": "", "output_fields": ["count(*)"]}),
 ]
-GLOBAL_PROBES: list[tuple[str, dict[str, Any]]] = [("list_collections", {}), ("list_databases", {})]
+#: Objects any call may create or drop by name (in the default database): listed after every call.
+GLOBAL_PROBES: list[ProbeCall] = [("list_collections", {}), ("list_databases", {})]
+#: What each piece of starting state can be changed through: the probes of a spec follow from its needs.
+NEED_PROBES: dict[Need, list[ProbeCall]] = {
+    Need.COLLECTION: COLLECTION_PROBES,
+    Need.BARE_COLLECTION: COLLECTION_PROBES,
+    Need.PARTITION: COLLECTION_PROBES + [("has_partition", {"collection_name": C, "partition_name": Ref("part")})],
+    Need.ALIAS: COLLECTION_PROBES + [("list_aliases", {"collection_name": C})],
+    Need.DATABASE: [("describe_database", {"db_name": Ref("db")})],
+    Need.USER: [("list_users", {}), ("describe_user", {"user_name": Ref("user")})],
+    Need.ROLE: [("list_roles", {}), ("describe_role", {"role_name": Ref("role")})],
+    Need.PRIVILEGE_GROUP: [("list_privilege_groups", {})],
+    Need.RESOURCE_GROUP: [("list_resource_groups", {})],
+}
+#: What a method of a category can create or drop without needing it first (a create_user needs no user).
+CATEGORY_PROBES: dict[str, list[ProbeCall]] = {
+    "rbac": [("list_users", {}), ("list_roles", {}), ("list_privilege_groups", {})],
+    "resource_group": [("list_resource_groups", {})],
+    "file_resource": [("list_file_resources", {})],
+}
+#: Through the client that made the call: where its next call lands (``use_database`` / ``using_database`` move
+#: it; a closed client refuses). Compared like every other probe, so a client that switched database wrongly, or
+#: broke, diverges.
+CLIENT_PROBES: list[ProbeCall] = [("list_collections", {})]
 
 
 class SetupError(Exception):
@@ -57,7 +82,8 @@ def _with_timeout(runner: Runner, spec: MethodSpec, method: Any, kwargs: dict[st
 
 def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, Any], side: str,
             client: Any = None) -> Outcome:
-    """Make the call on one side and probe its side effects; the outcome is normalised and masked."""
+    """Make the call on one side and probe its side effects, whether it returned or raised (server state through
+    the sync probe client, and the calling client's own state through that client); normalised and masked."""
     prefixes = (ns.prefix,)
     concrete = ns.resolve(kwargs)
     owner = client or (runner.sync if side == "sync" else runner.asyn)
@@ -72,32 +98,65 @@ def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, A
     except Exception as exc:  # noqa: BLE001 - an error is an outcome to compare
         runner.check_server(exc)
         value, outcome_ok, error = None, False, normalize.error_record(exc, prefixes)
-    return Outcome(outcome_ok, value, error, probe(runner, spec, ns) if spec.mutates else None)
+    effects = probe(runner, spec, ns)
+    effects.update(probe_client(runner, spec, ns, side, owner))
+    return Outcome(outcome_ok, value, error, effects)
+
+
+def _unique(calls: list[ProbeCall]) -> list[ProbeCall]:
+    seen: set[str] = set()
+    out = []
+    for call in calls:
+        key = repr(call)
+        if key not in seen:
+            seen.add(key)
+            out.append(call)
+    return out
 
 
 def probe_calls(spec: MethodSpec) -> list[tuple[str, dict[str, Any]]]:
-    """The calls (method, kwargs with Ref placeholders) :func:`probe` makes after a call of ``spec``."""
+    """The calls (method, kwargs with Ref placeholders) :func:`probe` makes after a call of ``spec``: the spec's
+    own probes, then what its needs and its category say it can touch, then the global listings."""
     calls = list(spec.probe() if spec.probe else [])
-    if not spec.probe:
-        if {Need.COLLECTION, Need.BARE_COLLECTION, Need.PARTITION, Need.ALIAS} & set(spec.needs):
-            calls += COLLECTION_PROBES
-        calls += GLOBAL_PROBES
-    return calls
+    for need in spec.needs:
+        calls += NEED_PROBES.get(need, [])
+    calls += CATEGORY_PROBES.get(spec.category, [])
+    calls += GLOBAL_PROBES
+    return _unique(calls)
+
+
+def _probe_one(runner: Runner, spec: MethodSpec, ns: Namespace, call: Callable[[dict[str, Any]], Any],
+               kwargs: dict[str, Any]) -> Any:
+    try:
+        own = normalize.only_own(normalize.plain(call({**ns.resolve(kwargs), "timeout": runner.timeout})),
+                                 (ns.prefix,))
+        return normalize.mask(own, (ns.prefix,), spec.volatile_keys)
+    except InfrastructureError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an error is what the probe saw
+        runner.check_server(exc)
+        return {"error": normalize.error_record(exc, (ns.prefix,))}
 
 
 def probe(runner: Runner, spec: MethodSpec, ns: Namespace) -> dict[str, Any]:
-    """What describe/list/query show on this side after the call (through the sync client)."""
-    calls = probe_calls(spec)
+    """What describe/list/query show on this side after the call (through the sync probe client)."""
     seen: dict[str, Any] = {}
-    for i, (method, kwargs) in enumerate(calls):
-        key = f"{i}:{method}"
-        try:
-            raw = runner.call_sync(method, {**ns.resolve(kwargs), "timeout": runner.timeout})
-            own = normalize.only_own(normalize.plain(raw), (ns.prefix,))
-            seen[key] = normalize.mask(own, (ns.prefix,), spec.volatile_keys)
-        except Exception as exc:  # noqa: BLE001
-            runner.check_server(exc)
-            seen[key] = {"error": normalize.error_record(exc, (ns.prefix,))}
+    for i, (method, kwargs) in enumerate(probe_calls(spec)):
+        seen[f"{i}:{method}"] = _probe_one(runner, spec, ns, lambda k, m=method: runner.call_sync(m, k), kwargs)
+    return seen
+
+
+def probe_client(runner: Runner, spec: MethodSpec, ns: Namespace, side: str, client: Any) -> dict[str, Any]:
+    """The calling ``client``'s own state after the call, seen through that client: where its next call lands."""
+    seen: dict[str, Any] = {}
+    for method, kwargs in CLIENT_PROBES:
+        if side == "sync":
+            def call(k: dict[str, Any], m: str = method) -> Any:
+                return runner.call_sync(m, k, client)
+        else:
+            def call(k: dict[str, Any], m: str = method) -> Any:
+                return runner.call_async(m, k, client)
+        seen[f"client:{method}"] = _probe_one(runner, spec, ns, call, kwargs)
     return seen
 
 
@@ -122,7 +181,7 @@ def run_example(runner: Runner, spec: MethodSpec, kwargs: dict[str, Any],
                     raise SetupError(f"{spec.name}: cannot build {[n.value for n in spec.needs]}: "
                                      f"{normalize.error_record(exc)['message'][:300]}") from exc
         if spec.fresh_clients:
-            fresh_sync, fresh_async = runner.conn.sync_client(), runner.new_async_client()
+            fresh_sync, fresh_async = runner.new_sync_client(), runner.new_async_client()
         sync = observe(runner, spec, ns_s, kwargs, "sync", fresh_sync)
         asyn = observe(runner, spec, ns_a, kwargs, "async", fresh_async)
     finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
+import os
 import socket
 import threading
 import urllib.parse
@@ -19,6 +21,33 @@ _INFRA_HINTS = ("UNAVAILABLE", "Connection refused", "failed to connect", "Fail 
                 "Socket closed", "connection reset")
 
 AsyncWrapper = Callable[[Any], Any]
+_ALIASES = itertools.count(1)
+
+
+def isolation_kwargs() -> dict[str, Any]:
+    """Client keyword arguments that give a new client a connection of its own, so closing another client of the
+    same URI cannot disconnect it: ``dedicated=True`` where pymilvus pools connections in a ConnectionManager
+    (3.x), else a distinct connection ``alias`` (2.x, whose ``close()`` disconnects every client of one alias)."""
+    try:
+        import pymilvus.client.connection_manager  # noqa: F401 - present from pymilvus 3.0 on
+    except ImportError:
+        return {"alias": f"vdbh-{os.getpid()}-{next(_ALIASES)}"}
+    return {"dedicated": True}
+
+
+def isolated_sync_client(conn: Connection) -> Any:
+    """A new MilvusClient on ``conn`` that no other client's ``close()`` can disconnect."""
+    from pymilvus import MilvusClient
+
+    return MilvusClient(**conn.client_kwargs(), **isolation_kwargs())
+
+
+def isolated_async_client(conn: Connection) -> Any:
+    """A new AsyncMilvusClient on ``conn`` that no other client's ``close()`` can disconnect (create it inside the
+    event loop that will use it)."""
+    from pymilvus import AsyncMilvusClient
+
+    return AsyncMilvusClient(**conn.client_kwargs(), **isolation_kwargs())
 
 
 class Runner:
@@ -32,16 +61,21 @@ class Runner:
         adopt(self.family)  # leave out what this server cannot take (see conformance.servers)
         self.timeout = float(timeout or min(conn.timeout, 10.0))
         self.wrap_async = wrap_async
-        self.sync = conn.sync_client()
+        self.sync = isolated_sync_client(conn)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-loop", daemon=True)
         self._thread.start()
         self.asyn = self.new_async_client()
 
+    def new_sync_client(self) -> Any:
+        """A new MilvusClient of its own (isolated: closing it, or any other client, leaves the others connected)."""
+        return isolated_sync_client(self.conn)
+
     def new_async_client(self) -> Any:
-        """A new AsyncMilvusClient created inside the runner's loop (wrapped like the main one)."""
+        """A new AsyncMilvusClient created inside the runner's loop (wrapped like the main one; isolated like
+        :meth:`new_sync_client`)."""
         async def make() -> Any:
-            return self.conn.async_client()
+            return isolated_async_client(self.conn)
 
         client = self.in_loop(make)
         return self.wrap_async(client) if self.wrap_async else client

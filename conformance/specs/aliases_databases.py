@@ -44,7 +44,9 @@ spec("alter_database_properties", "database", needs=(Need.DATABASE,), mutates=Tr
                             st.sampled_from([{"database.max.collections": 7}, {"database.force.deny.writing": True}])))
 spec("drop_database_properties", "database", needs=(Need.DATABASE,), mutates=True, probe=DB_PROBES,
      args=lambda: st.just({"db_name": DB, "property_keys": ["database.max.collections"]}))
-spec("use_database", "database", needs=(Need.DATABASE,), fresh_clients=True,
+# a collection in the default database and none in ``db``: the client probe (list_collections through the client
+# that switched) shows which database its next call lands in
+spec("use_database", "database", needs=(Need.DATABASE, Need.BARE_COLLECTION), fresh_clients=True,
      args=lambda: st.sampled_from([{"db_name": DB}, {"db_name": "default"}, {"db_name": Ref("nosuch")}]))
-spec("using_database", "database", needs=(Need.DATABASE,), fresh_clients=True,
+spec("using_database", "database", needs=(Need.DATABASE, Need.BARE_COLLECTION), fresh_clients=True,
      args=lambda: st.sampled_from([{"db_name": DB}, {"db_name": Ref("nosuch")}]))

@@ -1,0 +1,276 @@
+"""Lifecycle of the clients, compared between MilvusClient and AsyncMilvusClient: what ``close()`` of one client
+does to the other clients of the same URI (and to one created after it), event loops one after the other, several
+async clients on one loop, and a server that stops answering.
+
+Clients here are made the way a user makes them (``MilvusClient(uri=...)``, default arguments), never the suite's
+isolated ones: the point is what a user sees. Each check returns observations or a sentence naming what broke.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from conformance import normalize
+from scenarios.targets import Connection
+
+#: What a correct client does: the other client and a client created after the close keep working; the closed
+#: client refuses further calls.
+EXPECTED = {"closed_client": "raises", "other_client": "ok", "client_created_after": "ok"}
+
+
+def _seen(call: Callable[[], Any]) -> str:
+    try:
+        call()
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - what the call did is the observation
+        return _error_text(exc)
+
+
+def _error_text(exc: BaseException) -> str:
+    record = normalize.error_record(exc)
+    return f"raises {record['class']}: {str(record.get('message'))[:160]}"
+
+
+def _kind(seen: str) -> str:
+    return "ok" if seen == "ok" else "raises"
+
+
+def sync_close_lifecycle(conn: Connection, timeout: float) -> dict[str, str]:
+    """Two MilvusClients of one URI; close the first: what the closed one, the other one and a third created
+    afterwards do on their next call (``"ok"`` or ``"raises <class>: <message>"``)."""
+    from pymilvus import MilvusClient
+
+    kwargs = conn.client_kwargs()
+    first, other = MilvusClient(**kwargs), MilvusClient(**kwargs)
+    later = None
+    try:
+        first.list_collections(timeout=timeout)
+        other.list_collections(timeout=timeout)
+        first.close()
+        seen = {"closed_client": _seen(lambda: first.list_collections(timeout=timeout)),
+                "other_client": _seen(lambda: other.list_collections(timeout=timeout))}
+        try:
+            later = MilvusClient(**kwargs)
+            seen["client_created_after"] = _seen(lambda: later.list_collections(timeout=timeout))
+        except Exception as exc:  # noqa: BLE001
+            seen["client_created_after"] = _error_text(exc)
+        return seen
+    finally:
+        for client in (other, later):
+            if client is not None:
+                _seen(client.close)
+
+
+async def _async_close_lifecycle(conn: Connection, timeout: float) -> dict[str, str]:
+    from pymilvus import AsyncMilvusClient
+
+    async def seen(call: Callable[[], Any]) -> str:
+        try:
+            result = call()
+            if inspect.isawaitable(result):
+                await result
+            return "ok"
+        except Exception as exc:  # noqa: BLE001
+            return _error_text(exc)
+
+    kwargs = conn.client_kwargs()
+    first, other = AsyncMilvusClient(**kwargs), AsyncMilvusClient(**kwargs)
+    later = None
+    try:
+        await first.list_collections(timeout=timeout)  # connect both before the close (async clients connect lazily)
+        await other.list_collections(timeout=timeout)
+        await first.close()
+        out = {"closed_client": await seen(lambda: first.list_collections(timeout=timeout)),
+               "other_client": await seen(lambda: other.list_collections(timeout=timeout))}
+        later = AsyncMilvusClient(**kwargs)
+        out["client_created_after"] = await seen(lambda: later.list_collections(timeout=timeout))
+        return out
+    finally:
+        for client in (other, later):
+            if client is not None:
+                await seen(client.close)
+
+
+def async_close_lifecycle(conn: Connection, timeout: float) -> dict[str, str]:
+    """The same as :func:`sync_close_lifecycle` with AsyncMilvusClients on one fresh event loop."""
+    return asyncio.run(asyncio.wait_for(_async_close_lifecycle(conn, timeout), timeout * 6 + 10))
+
+
+def lifecycle_verdict(sync: dict[str, str], asyn: dict[str, str]) -> tuple[str, str]:
+    """``("pass" | "diverges" | "finding", detail)``: a divergence when the two clients differ in what a close
+    does (ok vs raises, or the error text), a finding when both do the same wrong thing."""
+    for key in EXPECTED:
+        if _kind(sync[key]) != _kind(asyn[key]) or sync[key] != asyn[key]:
+            return "diverges", (f"close(): {key.replace('_', ' ')}: MilvusClient {sync[key]}, "
+                                f"AsyncMilvusClient {asyn[key]}")
+    wrong = [key for key, want in EXPECTED.items() if _kind(sync[key]) != want]
+    if wrong:
+        return "finding", ("close() of one client, on both MilvusClient and AsyncMilvusClient: "
+                           + "; ".join(f"{k.replace('_', ' ')} {sync[k]} (expected: {EXPECTED[k]})" for k in wrong))
+    return "pass", ""
+
+
+REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): close() of one client and the other clients of the same URI.
+Expected for both clients: the closed client raises, the other client and a client created afterwards work."""
+import asyncio
+
+import pymilvus
+from pymilvus import AsyncMilvusClient, MilvusClient
+
+URI = {uri!r}
+
+
+def sync_side():
+    first, other = MilvusClient(uri=URI), MilvusClient(uri=URI)
+    first.list_collections(timeout=10)
+    other.list_collections(timeout=10)
+    first.close()
+    for name, call in (("closed client", lambda: first.list_collections(timeout=10)),
+                       ("other client", lambda: other.list_collections(timeout=10)),
+                       ("client created after", lambda: MilvusClient(uri=URI).list_collections(timeout=10))):
+        try:
+            call()
+            print("MilvusClient", name, "ok")
+        except Exception as exc:
+            print("MilvusClient", name, "raises", type(exc).__name__, exc)
+
+
+async def async_side():
+    first, other = AsyncMilvusClient(uri=URI), AsyncMilvusClient(uri=URI)
+    await first.list_collections(timeout=10)
+    await other.list_collections(timeout=10)
+    await first.close()
+    for name, make in (("closed client", lambda: first), ("other client", lambda: other),
+                       ("client created after", lambda: AsyncMilvusClient(uri=URI))):
+        try:
+            await make().list_collections(timeout=10)
+            print("AsyncMilvusClient", name, "ok")
+        except Exception as exc:
+            print("AsyncMilvusClient", name, "raises", type(exc).__name__, exc)
+
+
+print("pymilvus", pymilvus.__version__)
+sync_side()
+asyncio.run(async_side())
+'''
+
+
+def write_lifecycle_reproducer(out_dir: Path, uri: str) -> Path:
+    """A standalone script showing what close() does to other clients of ``uri`` on both clients."""
+    path = Path(out_dir) / "reproducers" / "reproduce_close_lifecycle.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(REPRODUCER.format(uri=uri))
+    return path
+
+
+SILENT_REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): a loopback port that accepts connections and never answers.
+Expected for both clients: the call raises within the client's timeout (2 s) / the call's timeout (1 s)."""
+import asyncio
+import socket
+import time
+
+import pymilvus
+from pymilvus import AsyncMilvusClient, MilvusClient
+
+silent = socket.socket()
+silent.bind(("127.0.0.1", 0))
+silent.listen(8)
+URI = f"http://127.0.0.1:{silent.getsockname()[1]}"
+print("pymilvus", pymilvus.__version__)
+start = time.monotonic()
+try:
+    MilvusClient(uri=URI, timeout=2).list_collections(timeout=1)
+except Exception as exc:
+    print(f"MilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s")
+
+
+async def main():
+    client = AsyncMilvusClient(uri=URI, timeout=2)
+    await client.list_collections(timeout=1)
+
+start = time.monotonic()
+try:
+    asyncio.run(asyncio.wait_for(main(), 30))
+except Exception as exc:
+    print(f"AsyncMilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s "
+          "(a TimeoutError after 30 s is this script's guard: the client ignored its timeout)")
+'''
+
+
+def write_silent_server_reproducer(out_dir: Path) -> Path:
+    """A standalone script showing how long each client waits on a port that never answers."""
+    path = Path(out_dir) / "reproducers" / "reproduce_silent_server_timeout.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SILENT_REPRODUCER)
+    return path
+
+
+def two_loops_problem(conn: Connection, timeout: float) -> Optional[str]:
+    """``asyncio.run`` twice, one AsyncMilvusClient per run (same URI): the second loop's client answers like the
+    first one did."""
+    async def once() -> Any:
+        from pymilvus import AsyncMilvusClient
+
+        client = AsyncMilvusClient(**conn.client_kwargs())
+        try:
+            return normalize.plain(await client.list_databases(timeout=timeout))
+        finally:
+            await client.close()
+
+    answers = []
+    for run in (1, 2):
+        try:
+            answers.append(asyncio.run(asyncio.wait_for(once(), timeout * 3 + 10)))
+        except Exception as exc:  # noqa: BLE001
+            return f"list_databases in event loop {run} (asyncio.run, one after the other) {_error_text(exc)}"
+    if answers[0] != answers[1]:
+        return f"list_databases: the second event loop's client answers {answers[1]!r}, the first {answers[0]!r}"
+    return None
+
+
+def several_clients_problem(conn: Connection, timeout: float, clients: int = 3) -> Optional[str]:
+    """``clients`` AsyncMilvusClients of one URI on one loop, called together: each answers what a MilvusClient
+    answers. (What closing one of them does to the others is the close() property, checked once, elsewhere.)"""
+    from pymilvus import MilvusClient
+
+    sync = MilvusClient(**conn.client_kwargs())
+    try:
+        expected = sorted(normalize.plain(sync.list_databases(timeout=timeout)))
+    finally:
+        _seen(sync.close)
+
+    async def go() -> Optional[str]:
+        from pymilvus import AsyncMilvusClient
+
+        made = [AsyncMilvusClient(**conn.client_kwargs()) for _ in range(clients)]
+        try:
+            for rounds in range(2):
+                answers = await asyncio.gather(*(c.list_databases(timeout=timeout) for c in made),
+                                               return_exceptions=True)
+                for i, answer in enumerate(answers):
+                    if isinstance(answer, BaseException):
+                        return f"list_databases on client {i + 1} of {clients} (round {rounds + 1}) " \
+                               f"{_error_text(answer)}"
+                    if sorted(normalize.plain(answer)) != expected:
+                        return (f"list_databases on client {i + 1} of {clients} (round {rounds + 1}) answered "
+                                f"{answer!r:.200}, MilvusClient {expected!r:.200}")
+            return None
+        finally:
+            for client in made:  # closed together at the end: no later call depends on another's close
+                try:
+                    await client.close()
+                except Exception:  # noqa: BLE001
+                    pass
+
+    return asyncio.run(asyncio.wait_for(go(), timeout * 4 + 10))
+
+
+def timed(call: Callable[[], Any]) -> tuple[str, float]:
+    """(``"ok"`` or the error text, seconds taken) of ``call()``."""
+    start = time.monotonic()
+    seen = _seen(call)
+    return seen, time.monotonic() - start
