@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from reports import html_report, inputs, junit, markdown
+from reports import html_report, inputs, junit, markdown, summary
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK, out_dir_from_args
 from scenarios.results import atomic_write_text
 
@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
              atomic_write_text(out / "junit.xml", junit.render(results))]
     for p in paths:
         print(f"wrote {p}")
-    failed = [r for r in results if r.status != "pass"]
+    failed = [r for r in results if summary.status(r) != "pass"]
     return EXIT_FAILED if args.strict and failed else EXIT_OK

@@ -23,6 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from reports.inputs import LoadedResult
+from reports.summary import run_divergences, run_steps, status
 from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
 from scenarios.targets import open_target
@@ -119,11 +121,10 @@ def _measured(stage: Stage, out: Path) -> str:
     except (OSError, ValueError):
         return f"unreadable result: {path}"
     if stage.name == "run":
-        steps = (data.get("run") or {}).get("steps") or []
-        bad = [s["step"] for s in steps if not s.get("match") and not s.get("consequence_of")]
-        known = "known divergence (see conformance/known_divergences.toml)" if (data.get("run") or {}).get(
-            "known_divergence") else "diverged"
-        return f"{len(steps)} steps, " + (f"{known} at: {', '.join(bad)}" if bad else "both clients agree")
+        loaded = LoadedResult(path, data)
+        diverged = run_divergences(loaded)
+        where = "; ".join(f"{case.label} at {st.get('step')}" for st, case in diverged)
+        return f"{len(run_steps(loaded))} steps, {status(loaded)}: " + (where or "both clients agree")
     tasks = (data.get("load") or {}).get("tasks") or {}
     parts = []
     for label, t in tasks.items():
