@@ -54,6 +54,9 @@ def markdown(sec: dict[str, Any], target: dict[str, Any]) -> str:
              f"{', '.join(sec['servers'])} — **{verdicts.overall(cases)}**"
              + (" (strict: known divergences fail)" if sec.get("strict") else ""), "",
              "| status | count |", "|---|---|"] + [f"| {k} | {v} |" for k, v in sec["counts"].items()]
+    totals = {k: sum(int(r.get(k) or 0) for r in sec["matrix"]) for k in ("examples", "agreeing", "known", "new")}
+    lines += ["", f"Examples: {totals['examples']} run, {totals['agreeing']} agreeing, {totals['known']} known, "
+                  f"{totals['new']} new."]
     lines += ["", "| category | method | server | status | examples run / agreeing / known / new | detail |",
               "|---|---|---|---|---|---|"]
     for row, case in zip(sec["matrix"], cases):
