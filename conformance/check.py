@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis.errors import Flaky
 
 from conformance import known, profiles
@@ -113,6 +113,7 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     shared = None
     answered: list[bool] = []  # examples the server did not answer with UNIMPLEMENTED
     shown: Optional[Divergence] = None  # the (shrunk) new divergence the report and the reproducer show
+    explicit_new: Optional[Divergence] = None
     if not spec.mutates and spec.needs:
         shared, _ = new_namespaces(shared=True)
     try:
@@ -149,10 +150,14 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
                 shrinking[0] = True
                 raise div  # type: ignore[misc]  # only a new divergence stops the drawing: Hypothesis shrinks it
 
+        # an explicit example already shows a new divergence (hand-picked, so minimal): the drawn ones run without
+        # shrinking, which would only cost time
+        explicit_new = tally.first_new
+        phases = [p for p in settings().phases if not (explicit_new is not None and p is Phase.shrink)]
         prop = given(kwargs=spec.args())(body)
-        settings(max_examples=count, deadline=None, report_multiple_bugs=False)(prop)()
-    except Divergence as div:  # the minimal new divergence Hypothesis shrank
-        shown = div
+        settings(max_examples=count, deadline=None, report_multiple_bugs=False, phases=phases)(prop)()
+    except Divergence as div:  # the minimal new divergence Hypothesis shrank (or the explicit one)
+        shown = explicit_new or div
     except Flaky:  # the new divergence did not reproduce while shrinking: show the one first seen
         shown = tally.first_new
     except SetupError as exc:

@@ -229,7 +229,8 @@ def _entry(raw: Any, name: str) -> KnownDivergence:
             raise BadInputError(f"{name}: kind {raw['kind']!r} means the {side} client did not raise, so its "
                                 f"{side}_error/{side}_code/{side}_message can never match")
     return KnownDivergence(server=raw.get("server", "*"), pymilvus=raw.get("pymilvus", ""), name=name,
-                           kind=tuple(kinds), **{k: v for k, v in raw.items() if k not in ("server", "pymilvus", "kind")})
+                           kind=tuple(kinds),
+                           **{k: v for k, v in raw.items() if k not in ("server", "pymilvus", "kind")})
 
 
 def load(path: Optional[Path] = None) -> list[KnownDivergence]:
@@ -252,7 +253,8 @@ def applicable(entries: Iterable[KnownDivergence], method: str, server: str,
     return [e for e in entries if e.applies(method, server, pymilvus_version)]
 
 
-def lookup(entries: list[KnownDivergence], method: str, server: str, pymilvus_version: str) -> Optional[KnownDivergence]:
+def lookup(entries: list[KnownDivergence], method: str, server: str,
+           pymilvus_version: str) -> Optional[KnownDivergence]:
     """The first entry covering this method/server/version, if any (whatever its signature)."""
     return next(iter(applicable(entries, method, server, pymilvus_version)), None)
 

@@ -160,4 +160,5 @@ def run_divergences(r: LoadedResult) -> list[tuple[dict[str, Any], Case]]:
     with its decided case (known or new)."""
     section = r.section("run")
     steps = [st for st in section.get("steps") or [] if isinstance(st, dict)]
-    return [(st, verdicts.step_case(st, section)) for st in steps if not st.get("match") and not st.get("consequence_of")]
+    return [(st, verdicts.step_case(st, section)) for st in steps
+            if not st.get("match") and not st.get("consequence_of")]

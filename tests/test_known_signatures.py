@@ -185,6 +185,15 @@ def test_a_new_divergence_beside_a_known_one_diverges_and_is_shrunk(monkeypatch:
     assert v.extra["kwargs"] == repr({"n": 10})  # Hypothesis shrank the new one to its minimal example
 
 
+def test_a_new_explicit_example_is_shown_and_the_drawn_ones_still_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _fake_examples(monkeypatch, lambda kw: div("result: 1 != 0", ok(1), ok(0), "delete", kw)
+                          if kw.get("bad") or kw.get("n", 0) >= 5000 else None)
+    v = check.check_method(FakeRunner(), _spec([{"bad": True}]), "lite3", entries=[], max_examples=30)
+    assert v.status == "diverges" and v.extra["kwargs"] == repr({"bad": True})  # hand-picked: shown as it is
+    assert v.examples >= 2 and v.examples == v.agreeing + v.new
+    assert len(seen) <= v.examples + 1  # no shrinking pass after it (at most the replay of the drawn failure)
+
+
 def test_an_entry_matching_no_example_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_examples(monkeypatch, lambda kw: None)
     v = check.check_method(FakeRunner(), _spec([]), "lite3", max_examples=3,
