@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from conformance import verdicts
+from conformance import known, verdicts
 from scenarios.cli_common import EXIT_BAD_INPUT, add_out_flag, add_target_flags, out_dir_from_args, target_from_args
 from scenarios.errors import BadInputError, InfrastructureError
 from scenarios.results import write_result
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the suite; the exit code follows the result file's status."""
     import pytest
 
+    known.load()  # a malformed registry is bad input (exit 2) before any server starts
     out = out_dir_from_args(args, "conformance")
     env = _environment(args, out)
     previous = {k: os.environ.get(k) for k in env}

@@ -232,3 +232,14 @@ def test_flow_steps_are_settled_by_step_signature() -> None:
     stale = known.settle("flow:f", "lite3", [], entries, "3.0.2")
     assert stale.status == "error" and "matched none" in stale.message
     assert known.settle("flow:f", "lite3", [], [], "3.0.2").status == "pass"
+
+
+def test_a_malformed_registry_stops_the_conformance_command_with_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from reports.cli import main
+
+    bad = tmp_path / "k.toml"
+    bad.write_text('[[divergence]]\nmethod = "delete"\nreason = "r"\nkind = "sync-raised"\nsync_mesage = "x"\n')
+    monkeypatch.setenv("VDB_HARNESS_KNOWN_DIVERGENCES", str(bad))
+    assert main(["conformance", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "divergence[0] (delete)" in err and "sync_mesage" in err
