@@ -39,6 +39,8 @@ class Verdict:
     agreeing: int = 0
     known: int = 0
     new: int = 0
+    #: Examples whose starting state could not be built (the first one ends the method with status ``error``).
+    errors: int = 0
     reproducer: Optional[str] = None
     known_reason: str = ""
     #: Each distinct divergence signature seen: {signature: {"count", "verdict" (known/new), "entry"}}.
@@ -124,9 +126,16 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
                 runner.check_server(exc)
                 raise SetupError(f"cannot build {[n.value for n in spec.needs]}: {exc}") from exc
 
+        shrinking = [False]  # after the first new drawn example, Hypothesis' calls are shrinking attempts
+
         def one(kwargs: dict[str, Any]) -> Optional[Divergence]:
             try:
                 sync, _ = run_example(runner, spec, kwargs, shared=shared)
+            except SetupError:
+                if not shrinking[0]:
+                    verdict.examples += 1
+                    verdict.errors += 1
+                raise
             except Divergence as div:
                 if _answered(div.sync):
                     answered.append(True)
@@ -137,8 +146,6 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
 
         for kwargs in spec.explicit:  # every explicit example runs and gets its own verdict (never shrunk)
             tally.record(one(kwargs))
-
-        shrinking = [False]  # after the first new drawn example, Hypothesis' calls are shrinking attempts
 
         def body(kwargs: dict[str, Any]) -> None:
             div = one(kwargs)

@@ -194,6 +194,20 @@ def test_a_new_explicit_example_is_shown_and_the_drawn_ones_still_run(monkeypatc
     assert len(seen) <= v.examples + 1  # no shrinking pass after it (at most the replay of the drawn failure)
 
 
+def test_an_example_whose_state_cannot_be_built_is_an_error_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.example import SetupError
+
+    def outcome(kw: dict[str, Any]) -> Any:
+        if kw.get("unbuildable"):
+            raise SetupError("the server refused the twin collection")
+        return None
+
+    _fake_examples(monkeypatch, outcome)
+    v = check.check_method(FakeRunner(), _spec([{"n": 1}, {"unbuildable": True}]), "lite3", entries=[], max_examples=3)
+    assert v.status == "error" and "refused" in v.detail
+    assert (v.examples, v.agreeing, v.errors) == (2, 1, 1)
+
+
 def test_an_entry_matching_no_example_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_examples(monkeypatch, lambda kw: None)
     v = check.check_method(FakeRunner(), _spec([]), "lite3", max_examples=3,
