@@ -160,6 +160,14 @@ def exit_code(statuses: Iterable[str], cases: Iterable[Case] = ()) -> int:
     return EXIT_FAILED if "fail" in statuses or failing else EXIT_OK
 
 
+_STATUS_BY_EXIT = {EXIT_OK: "pass", EXIT_FAILED: "fail", EXIT_BAD_INPUT: "error", EXIT_INTERRUPTED: "interrupted"}
+
+
+def status_of_exit(code: int) -> str:
+    """The status a process exit code stands for (an unknown code, e.g. a crash, is ``error``)."""
+    return _STATUS_BY_EXIT.get(code, "error")
+
+
 def counts(cases: Iterable[Case]) -> dict[str, int]:
     """Cases per verdict, every verdict present (those that follow from another one not counted)."""
     out = dict.fromkeys(VERDICTS, 0)

@@ -23,9 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from conformance import verdicts
 from reports.inputs import LoadedResult
 from reports.summary import run_divergences, run_steps, status
-from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
+from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
 from scenarios.targets import open_target
 
@@ -89,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
             if stage.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
                 break  # a later stage has nothing to stand on
     _summary(console, stages, out)
-    codes = [s.exit_code for s in stages if s.exit_code is not None]
-    for code in (EXIT_INTERRUPTED, EXIT_BAD_INPUT, EXIT_FAILED):
-        if code in codes:
-            return code
-    return EXIT_OK
+    return verdicts.exit_code([verdicts.status_of_exit(s.exit_code) for s in stages if s.exit_code is not None])
 
 
 def _summary(console: Console, stages: list[Stage], out: Path) -> None:
@@ -101,11 +98,12 @@ def _summary(console: Console, stages: list[Stage], out: Path) -> None:
     table.add_column("stage")
     table.add_column("verdict")
     table.add_column("what it measured")
-    verdicts = {EXIT_OK: "[green]pass[/]", EXIT_FAILED: "[red]fail[/]", EXIT_BAD_INPUT: "[yellow]error[/]",
-                EXIT_INTERRUPTED: "[yellow]interrupted[/]", None: "[dim]not run[/]"}
+    colour = {"pass": "green", "fail": "red", "error": "yellow", "interrupted": "yellow"}
     for stage in stages:
-        table.add_row(stage.name, verdicts.get(stage.exit_code, f"exit {stage.exit_code}"),
-                      escape(_measured(stage, out)))
+        status = verdicts.status_of_exit(stage.exit_code) if stage.exit_code is not None else None
+        shown = "[dim]not run[/]" if status is None else f"[{colour[status]}]{status}[/]" + (
+            f" (exit {stage.exit_code})" if status == "error" and stage.exit_code != EXIT_BAD_INPUT else "")
+        table.add_row(stage.name, shown, escape(_measured(stage, out)))
     console.print(table)
     html = out / "report" / "report.html"
     if html.exists():

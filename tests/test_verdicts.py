@@ -178,3 +178,10 @@ def test_exit_codes() -> None:
     assert verdicts.exit_code(["interrupted"]) == 130 and verdicts.exit_code(["error"]) == 2
     with pytest.raises(ValueError, match="unknown conformance status"):
         verdicts.method_verdict("maybe")
+
+
+def test_stage_exit_codes_read_as_statuses() -> None:
+    """The demo and certify read their stages' exit codes through the same map: a crashed stage is an error."""
+    assert [verdicts.status_of_exit(c) for c in (0, 1, 2, 130, -11, 3)] == \
+        ["pass", "fail", "error", "interrupted", "error", "error"]
+    assert verdicts.exit_code([verdicts.status_of_exit(c) for c in (0, -11)]) == 2
