@@ -174,7 +174,7 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
     finally:
         if shared is not None:
             cleanup(runner.sync, [shared.prefix], runner.timeout)
-    if verdict.status == "pass":
+    if verdict.status == "pass" or verdict.new:  # a new divergence is shown even when a later example errs
         _settle(verdict, tally, shown, runner, out_dir)
     reason = spec.unsupported_reason(server)
     if reason and verdict.status in ("pass", "error"):
@@ -199,8 +199,9 @@ def _settle(verdict: Verdict, tally: Tally, shown: Optional[Divergence], runner:
     if verdict.new:
         div = shown or tally.first_new
         assert div is not None
+        also = f" (then: {verdict.detail})" if verdict.status == "error" else ""
         verdict.status = "diverges"
-        verdict.detail = f"{div.why} [new: {known.signature(div).describe()}]"
+        verdict.detail = f"{div.why} [new: {known.signature(div).describe()}]{also}"
     elif verdict.known:
         div = tally.first_known
         assert div is not None

@@ -208,6 +208,20 @@ def test_an_example_whose_state_cannot_be_built_is_an_error_and_counted(monkeypa
     assert (v.examples, v.agreeing, v.errors) == (2, 1, 1)
 
 
+def test_a_new_divergence_is_not_hidden_by_a_later_setup_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.example import SetupError
+
+    def outcome(kw: dict[str, Any]) -> Any:
+        if kw.get("unbuildable"):
+            raise SetupError("the server refused the twin collection")
+        return div("result: 1 != 0", ok(1), ok(0), "delete", kw) if kw.get("bad") else None
+
+    _fake_examples(monkeypatch, outcome)
+    v = check.check_method(FakeRunner(), _spec([{"bad": True}, {"unbuildable": True}]), "lite3", entries=[],
+                           max_examples=3)
+    assert v.status == "diverges" and "refused" in v.detail and (v.new, v.errors) == (1, 1)
+
+
 def test_an_entry_matching_no_example_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_examples(monkeypatch, lambda kw: None)
     v = check.check_method(FakeRunner(), _spec([]), "lite3", max_examples=3,
