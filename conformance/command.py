@@ -11,10 +11,10 @@ import argparse
 import os
 from pathlib import Path
 
-from scenarios.cli_common import (EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,
-                                  out_dir_from_args, target_from_args)
+from conformance import known, verdicts
+from scenarios.cli_common import EXIT_BAD_INPUT, add_out_flag, add_target_flags, out_dir_from_args, target_from_args
 from scenarios.errors import BadInputError, InfrastructureError
-from scenarios.results import read_result
+from scenarios.results import read_result, write_result
 
 SUITE_DIR = Path(__file__).resolve().parent
 
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the suite; the exit code follows the result file's status."""
     import pytest
 
+    known.load()  # a malformed registry is bad input (exit 2) before any server starts
     out = out_dir_from_args(args, "conformance")
     env = _environment(args, out)
     previous = {k: os.environ.get(k) for k in env}
@@ -77,17 +78,23 @@ def run(args: argparse.Namespace) -> int:
             or not result_file.exists():
         raise InfrastructureError(f"the conformance suite did not run to the end (pytest exit {int(code)}); "
                                   f"see the output above")
-    result = read_result(result_file)  # version-checked, once (conformance/ does not import reports/)
-    sec = result["conformance"]
-    if sec["counts"]["error"] and not sec["counts"]["diverges"]:
-        errors = [r["method"] for r in sec["matrix"] if r["status"] == "error"]
-        print(f"conformance: infrastructure or setup errors in {', '.join(errors[:10])}; report: {out}")
-        return EXIT_BAD_INPUT
-    status = result["status"]
-    print(f"conformance: {status}: {sec['counts']}; report: {out}/conformance.md")
-    if status != "pass" or _pytest_failed(out):
-        return EXIT_FAILED
-    return EXIT_OK
+    result = read_result(result_file)  # version-checked (conformance/ does not import reports/)
+    if result["status"] == "pass" and _pytest_failed(out):  # a failing test outside the method matrix
+        result["status"] = "fail"
+        result["notes"].append("pytest recorded failures outside the method matrix (state machine, flow, coverage): "
+                               f"see {out / 'pytest-junit.xml'}")
+        write_result(result, out)
+    cases = verdicts.conformance_cases(result["conformance"])
+    status = verdicts.overall(cases, result["status"])
+    code = verdicts.exit_code([status], cases)
+    counts = verdicts.counts(cases)
+    print(f"conformance: {status}: " + ", ".join(f"{k}: {v}" for k, v in counts.items() if v)
+          + (" (strict: known divergences fail)" if result["conformance"].get("strict") else "")
+          + f"; report: {out}/conformance.md")
+    errors = [c.name for c in cases if c.fails and c.verdict == verdicts.ERROR]
+    if code == EXIT_BAD_INPUT and errors:
+        print(f"conformance: infrastructure, setup or registry errors in {', '.join(errors[:10])}")
+    return code
 
 
 def _pytest_failed(out: Path) -> bool:

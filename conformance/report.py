@@ -3,22 +3,21 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from conformance.check import STATUSES, Verdict
+from conformance import verdicts
+from conformance.check import Verdict
 from conformance.discovery import Surface
+from conformance.verdicts import STATUSES
 from scenarios.results import atomic_write_text, new_result, write_result
 
-FAILING = ("diverges", "error")
 
-
-def section(verdicts: Iterable[Verdict], surface: Surface, *, strict: bool = False,
+def section(results: Iterable[Verdict], surface: Surface, *, strict: bool = False,
             findings: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """The ``conformance`` section: counts, the matrix rows, the API asymmetries and other findings."""
-    rows = sorted((v.as_dict() for v in verdicts), key=lambda r: (r["category"], r["method"], r["server"]))
+    rows = sorted((v.as_dict() for v in results), key=lambda r: (r["category"], r["method"], r["server"]))
     counts = Counter(r["status"] for r in rows)
     return {
         "strict": strict,
@@ -36,24 +35,35 @@ def section(verdicts: Iterable[Verdict], surface: Surface, *, strict: bool = Fal
 
 
 def status_of(sec: dict[str, Any]) -> str:
-    """``fail`` when anything diverges or errs (and known divergences under strict), else ``pass``."""
-    counts = sec["counts"]
-    bad = sum(counts[s] for s in FAILING) + (counts["known-divergence"] if sec["strict"] else 0)
-    return "fail" if bad else "pass"
+    """``fail`` when anything diverges or errs (and known divergences under strict), else ``pass`` (decided by
+    :mod:`conformance.verdicts`)."""
+    return verdicts.overall(verdicts.conformance_cases(sec))
+
+
+def _counts(row: dict[str, Any]) -> str:
+    if "agreeing" not in row:
+        return ""
+    return f"{row.get('examples', 0)} / {row.get('agreeing', 0)} / {row.get('known', 0)} / {row.get('new', 0)}"
 
 
 def markdown(sec: dict[str, Any], target: dict[str, Any]) -> str:
-    """A human report: summary, the matrix, asymmetries."""
+    """A human report: summary, the matrix (with examples run / agreeing / known / new per method), asymmetries."""
+    cases = verdicts.conformance_cases(sec)
     lines = [f"# Conformance: AsyncMilvusClient vs MilvusClient (pymilvus {sec['pymilvus']})", "",
              f"Target: {target.get('kind', '?')} {target.get('backend_version', '')} — servers: "
-             f"{', '.join(sec['servers'])}", "",
+             f"{', '.join(sec['servers'])} — **{verdicts.overall(cases)}**"
+             + (" (strict: known divergences fail)" if sec.get("strict") else ""), "",
              "| status | count |", "|---|---|"] + [f"| {k} | {v} |" for k, v in sec["counts"].items()]
-    lines += ["", "| category | method | server | status | detail |", "|---|---|---|---|---|"]
-    for row in sec["matrix"]:
+    totals = {k: sum(int(r.get(k) or 0) for r in sec["matrix"]) for k in ("examples", "agreeing", "known", "new")}
+    lines += ["", f"Examples: {totals['examples']} run, {totals['agreeing']} agreeing, {totals['known']} known, "
+                  f"{totals['new']} new."]
+    lines += ["", "| category | method | server | status | examples run / agreeing / known / new | detail |",
+              "|---|---|---|---|---|---|"]
+    for row, case in zip(sec["matrix"], cases):
         detail = (row["detail"] or row.get("known_reason") or "").replace("|", "\\|").replace("\n", " ")[:160]
         repro = f" ([reproducer]({row['reproducer']}))" if row.get("reproducer") else ""
-        lines.append(f"| {row['category']} | `{row['method']}` | {row['server']} | **{row['status']}** | "
-                     f"{detail}{repro} |")
+        lines.append(f"| {row['category']} | `{row['method']}` | {row['server']} | **{case.label}** | "
+                     f"{_counts(row)} | {detail}{repro} |")
     asym = sec["asymmetry"]
     lines += ["", "## API asymmetries (findings)", "",
               f"- only on MilvusClient: {', '.join(asym['sync_only']) or 'none'}",
@@ -67,23 +77,8 @@ def markdown(sec: dict[str, Any], target: dict[str, Any]) -> str:
 
 
 def junit(sec: dict[str, Any]) -> str:
-    """JUnit XML: one testcase per method x server; diverges/error fail, unsupported/known are skipped."""
-    suite = ET.Element("testsuite", name="conformance", tests=str(len(sec["matrix"])),
-                       failures=str(sec["counts"]["diverges"]), errors=str(sec["counts"]["error"]),
-                       skipped=str(sec["counts"]["unsupported"] + sec["counts"]["known-divergence"]))
-    for row in sec["matrix"]:
-        case = ET.SubElement(suite, "testcase", classname=f"conformance.{row['server']}.{row['category']}",
-                             name=row["method"])
-        if row["status"] == "diverges":
-            ET.SubElement(case, "failure", message=row["detail"][:500]).text = row["detail"]
-        elif row["status"] == "error":
-            ET.SubElement(case, "error", message=row["detail"][:500]).text = row["detail"]
-        elif row["status"] in ("unsupported", "known-divergence"):
-            if sec["strict"] and row["status"] == "known-divergence":
-                ET.SubElement(case, "failure", message=f"known divergence (strict): {row['known_reason']}")
-            else:
-                ET.SubElement(case, "skipped", message=f"{row['status']}: {row['detail'] or row['known_reason']}")
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+    """JUnit XML of the section, rendered from :mod:`conformance.verdicts` (the one JUnit writer)."""
+    return verdicts.junit_xml([("conformance", "conformance", verdicts.conformance_cases(sec))])
 
 
 def write_all(out_dir: Path, sec: dict[str, Any], target: dict[str, Any], notes: Iterable[str] = ()) -> Path:

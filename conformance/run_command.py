@@ -20,9 +20,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from conformance import known, verdicts
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
-from reports import step_summary
-from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
+from scenarios import step_summary
+from scenarios.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
 from scenarios.console import make_console
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
@@ -65,30 +66,44 @@ def run(args: argparse.Namespace) -> int:
             result["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
                                  "queries": dataset.num_queries}
             section, diverged = run_flow_both(console, conn, scenario, dataset)
-            known = _known_divergence(conn, scenario.name) if diverged else None
+            settled = _settle(conn, scenario.name, diverged)
         result["run"] = section
-        if known is not None:
-            section["known_divergence"] = {"reason": known.reason, "server": known.server, "pymilvus": known.pymilvus}
-            result["notes"].append(f"known divergence ({known.server}, pymilvus {known.pymilvus}): {known.reason}")
-            console.print(f"[magenta]known divergence[/] (conformance/known_divergences.toml): {escape(known.reason)}"
-                          + ("" if args.strict else "; not a failure without --strict"))
-        failed = diverged and (known is None or args.strict)
-        result["status"] = "fail" if failed else "pass"
-        return EXIT_FAILED if failed else EXIT_OK
+        _record_known(console, result, section, settled, args.strict)
+        cases = verdicts.run_cases(section)
+        result["status"] = verdicts.overall(cases)
+        return verdicts.exit_code([result["status"]], cases)
 
 
-def _known_divergence(conn: Any, scenario_name: str) -> Any:
-    """The registry entry that explains this scenario's flow divergence on this server and pymilvus, if any."""
-    import pymilvus
-
+def _settle(conn: Any, scenario_name: str, diverged: list[StepComparison]) -> known.FlowVerdict:
+    """The flow's diverged steps against the registry entries for ``flow:<scenario>`` on this server and pymilvus."""
     from conformance.servers import server_family
-    from conformance.known import load, lookup
 
-    return lookup(load(), f"flow:{scenario_name}", server_family(conn), pymilvus.__version__)
+    return known.settle(f"flow:{scenario_name}", server_family(conn), diverged)
 
 
-def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> tuple[dict[str, Any], bool]:
-    """Run the flow through both clients on ``conn``, print them side by side; return (``run`` section, diverged)."""
+def _record_known(console: Console, result: dict[str, Any], section: dict[str, Any], settled: known.FlowVerdict,
+                  strict: bool) -> None:
+    """Mark each step a registry entry explains, and any stale entry, in the ``run`` section (and say so)."""
+    section["strict"] = strict
+    for step in section["steps"]:
+        entry = settled.known_steps.get(step["step"])
+        if entry is not None:
+            step["known"] = {"entry": entry.name, "reason": entry.reason, "server": entry.server,
+                             "pymilvus": entry.pymilvus}
+            result["notes"].append(f"known divergence at {step['step']} ({entry.server}, pymilvus {entry.pymilvus}): "
+                                   f"{entry.reason}")
+            console.print(f"[magenta]known divergence[/] at {escape(step['step'])} "
+                          f"(conformance/known_divergences.toml): {escape(entry.reason)}"
+                          + ("; fails under --strict" if strict else "; not a failure without --strict"))
+    if settled.status == "error":
+        section["registry_errors"] = [settled.message]
+        console.print(f"[yellow]known-divergence registry[/]: {escape(settled.message)}")
+
+
+def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any
+                  ) -> tuple[dict[str, Any], list[StepComparison]]:
+    """Run the flow through both clients on ``conn``, print them side by side; return (``run`` section, the diverged
+    steps that do not merely follow from another one)."""
     server = _server_label(conn)
     console.print(f"[bold]{scenario.name}[/]: {len(dataset):,} rows on {server}")
     sync = _run_with_progress(console, "MilvusClient", lambda cb: run_sync(conn, scenario, dataset, cb))
@@ -103,7 +118,7 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any) -> t
     else:
         console.print("[bold green]sync and async clients agree on every step[/]")
     steps = [_comparison_json(c) | ({"recall": recalls[c.step]} if c.step in recalls else {}) for c in comparisons]
-    return {"server": server, "steps": steps}, bool(diverged)
+    return {"server": server, "steps": steps}, diverged
 
 
 def _flow_recalls(scenario: Any, dataset: Any, sync: list[StepOutcome],

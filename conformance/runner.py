@@ -7,9 +7,7 @@ import asyncio
 import inspect
 import itertools
 import os
-import socket
 import threading
-import urllib.parse
 from typing import Any, Awaitable, Callable, Optional
 
 from conformance.servers import adopt, server_family

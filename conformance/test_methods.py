@@ -7,7 +7,7 @@ from pathlib import Path
 import pymilvus
 import pytest
 
-from conformance import known
+from conformance import known, verdicts
 from conformance.check import check_method
 from conformance.discovery import discover
 from conformance.registry import load_all
@@ -24,12 +24,10 @@ def test_method_conforms(method: str, runner, server_family: str, matrix, confor
         pytest.skip(f"the AsyncMilvusClient of pymilvus {pymilvus.__version__} has no {method}")
     verdict = check_method(runner, SPECS[method], server_family, out_dir=conformance_out)
     matrix.verdicts.append(verdict)
-    if verdict.status == "known-divergence":
-        if known.strict():
-            pytest.fail(f"known divergence (strict mode): {method}: {verdict.known_reason}: {verdict.detail}")
-        pytest.xfail(f"known divergence: {verdict.known_reason}")
-    if verdict.status == "unsupported":
+    case = verdicts.method_case(verdict.as_dict(), known.strict())
+    if case.verdict == verdicts.KNOWN and not case.fails:
+        pytest.xfail(f"known divergence: {case.detail}")
+    if case.verdict == verdicts.UNSUPPORTED:
         pytest.skip(f"unsupported on {server_family}: {verdict.detail}")
-    script = Path(verdict.reproducer).read_text() if verdict.reproducer else ""
-    assert verdict.status == "pass", (f"{method} on {server_family}: {verdict.status}: {verdict.detail}\n"
-                                      f"reproducer: {verdict.reproducer}\n{script}")
+    script = Path(verdict.reproducer).read_text() if verdict.reproducer and case.fails else ""
+    assert not case.fails, f"{method} on {server_family}: {case.label}: {case.detail}\n{script}"

@@ -3,13 +3,12 @@ conformance test. Uses conformance.flow (the scenario runner) and the seed_tutor
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 
 import pymilvus
 import pytest
 
-from conformance import known
+from conformance import known, verdicts
 
 pytestmark = pytest.mark.server
 
@@ -42,12 +41,13 @@ def test_seed_tutorial_flow_conforms(milvus, server_family) -> None:  # type: ig
                 raise
             pytest.skip(f"the tutorial's flow cannot run on pymilvus {pymilvus.__version__}: {exc}")
         assert any(o.method == "hybrid_search" for o in sync), "the sync flow must reach hybrid_search"
-        bad = [c for c in flow.compare_runs(sync, asyn) if not c.match]
-        divergence = "; ".join(f"{c.step}: {c.why}" for c in bad)[:2000] or None
-        status, message = known.settle("flow:seed_tutorial", server_family, divergence)
-        if status == "known-divergence":
-            pytest.xfail(message)
-        assert status == "pass", message
+        diverged = [c for c in flow.compare_runs(sync, asyn) if not c.match and not c.consequence_of]
+        settled = known.settle("flow:seed_tutorial", server_family, diverged)
+        case = verdicts.Case("flow:seed_tutorial", verdicts.method_verdict(settled.status), settled.message,
+                             known.strict())
+        if case.verdict == verdicts.KNOWN and not case.fails:
+            pytest.xfail(settled.message)
+        assert case.verdict == verdicts.PASS, f"{case.label}: {settled.message}"
     finally:
         client = milvus.sync_client()
         for name in (f"seed_s_{suffix}", f"seed_a_{suffix}"):

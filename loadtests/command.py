@@ -24,7 +24,7 @@ gevent_grpc.enable()  # before any gRPC channel: the target check below opens on
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from reports import step_summary  # noqa: E402
+from scenarios import step_summary  # noqa: E402
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
 from scenarios.console import make_console  # noqa: E402

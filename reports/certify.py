@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from conformance.verdicts import status_of_exit
 from reports import bundle, html_report, inputs, junit, markdown
 from scenarios.errors import BadInputError, HarnessError
 from scenarios.results import atomic_write_text, new_result, write_result
 
-STATUS_BY_EXIT = {0: "pass", 1: "fail", 130: "interrupted"}
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def certify(stages: list[Stage], out: Path, *, profile: str, secrets: list[str])
         else:
             note = None
         result_path = stage_dir / "result.json"
-        row = {"name": stage.name, "exit_code": code, "status": STATUS_BY_EXIT.get(code, "error"),
+        row = {"name": stage.name, "exit_code": code, "status": status_of_exit(code),
                "result": result_path.relative_to(out).as_posix() if result_path.exists() else None}
         if note:
             row["note"] = note

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 
-from reports import html_report, inputs, junit, markdown, step_summary
+from reports import html_report, inputs, junit, markdown, summary
+from scenarios import step_summary
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK, out_dir_from_args
 from scenarios.results import atomic_write_text
 
@@ -36,5 +37,5 @@ def run(args: argparse.Namespace) -> int:
     for p in paths:
         print(f"wrote {p}")
     step_summary.append(paths[1].read_text(encoding="utf-8"))
-    failed = [r for r in results if r.status != "pass"]
+    failed = [r for r in results if summary.status(r) != "pass"]
     return EXIT_FAILED if args.strict and failed else EXIT_OK

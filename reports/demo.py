@@ -23,8 +23,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from reports import step_summary
-from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
+from scenarios import step_summary
+from conformance import verdicts
+from reports.summary import run_divergences, run_steps, status
+from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
 from scenarios.console import make_console
 from scenarios.errors import BadInputError
@@ -93,11 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 break  # a later stage has nothing to stand on
     _summary(console, stages, out)
     step_summary.append(summary_markdown(stages, out))
-    codes = [s.exit_code for s in stages if s.exit_code is not None]
-    for code in (EXIT_INTERRUPTED, EXIT_BAD_INPUT, EXIT_FAILED):
-        if code in codes:
-            return code
-    return EXIT_OK
+    return verdicts.exit_code([verdicts.status_of_exit(s.exit_code) for s in stages if s.exit_code is not None])
 
 
 def _summary(console: Console, stages: list[Stage], out: Path) -> None:
@@ -105,26 +103,34 @@ def _summary(console: Console, stages: list[Stage], out: Path) -> None:
     table.add_column("stage")
     table.add_column("verdict")
     table.add_column("what it measured")
-    verdicts = {EXIT_OK: "[green]pass[/]", EXIT_FAILED: "[red]fail[/]", EXIT_BAD_INPUT: "[yellow]error[/]",
-                EXIT_INTERRUPTED: "[yellow]interrupted[/]", None: "[dim]not run[/]"}
+    colour = {"pass": "green", "fail": "red", "error": "yellow", "interrupted": "yellow"}
     for stage in stages:
-        table.add_row(stage.name, verdicts.get(stage.exit_code, f"exit {stage.exit_code}"),
-                      escape(_measured(stage, out)))
+        status = verdicts.status_of_exit(stage.exit_code) if stage.exit_code is not None else None
+        shown = "[dim]not run[/]" if status is None else f"[{colour[status]}]{status}[/]" + (
+            f" (exit {stage.exit_code})" if status == "error" and stage.exit_code != EXIT_BAD_INPUT else "")
+        table.add_row(stage.name, shown, escape(_measured(stage, out)))
     console.print(table)
     html = out / "report" / "report.html"
     if html.exists():
         console.print(f"HTML report: [bold]{escape(str(html.resolve()))}[/]")
 
 
-VERDICT_TEXT = {EXIT_OK: "✅ pass", EXIT_FAILED: "❌ fail", EXIT_BAD_INPUT: "⚠️ error", EXIT_INTERRUPTED: "⏹️ interrupted",
-                None: "not run"}
+#: How the Markdown summary marks each status decided by conformance.verdicts.
+STATUS_MARK = {"pass": "✅ pass", "fail": "❌ fail", "error": "⚠️ error", "interrupted": "⏹️ interrupted"}
+
+
+def _stage_text(stage: Stage) -> str:
+    """A stage's verdict for the Markdown summary, from its exit code (as the console table decides it)."""
+    if stage.exit_code is None:
+        return "not run"
+    return STATUS_MARK.get(verdicts.status_of_exit(stage.exit_code), f"exit {stage.exit_code}")
 
 
 def summary_markdown(stages: list[Stage], out: Path) -> str:
     """The demo as Markdown (a CI job summary): one row per stage, then the report's own summary if it was made."""
     cell = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = ["## vdb-harness demo", "", "| stage | verdict | what it measured |", "|---|---|---|"]
-    lines += [f"| {s.name} | {VERDICT_TEXT.get(s.exit_code, f'exit {s.exit_code}')} | {cell(_measured(s, out))} |"
+    lines += [f"| {s.name} | {_stage_text(s)} | {cell(_measured(s, out))} |"
               for s in stages]
     report = out / "report" / "summary.md"
     if report.exists():
@@ -133,22 +139,19 @@ def summary_markdown(stages: list[Stage], out: Path) -> str:
 
 
 def _measured(stage: Stage, out: Path) -> str:
-    from reports.inputs import load_one, rows, task_metrics
+    from reports.inputs import load_one, task_metrics
 
     path = out / stage.name / "result.json"
     if stage.name == "report" or not path.exists():
         return str(out / stage.name) if stage.exit_code == EXIT_OK else ""
     try:
         result = load_one(path)
-        if stage.name == "run":
-            steps = rows(result, "run", "steps")
-            bad = [str(s.get("step")) for s in steps if not s.get("match") and not s.get("consequence_of")]
-            known = "known divergence (see conformance/known_divergences.toml)" if result.section("run").get(
-                "known_divergence") else "diverged"
-            return f"{len(steps)} steps, " + (f"{known} at: {', '.join(bad)}" if bad else "both clients agree")
-        tasks = task_metrics(result)
     except BadInputError as exc:
         return f"unreadable result: {exc}"
+    if stage.name == "run":
+        diverged = run_divergences(result)
+        where = "; ".join(f"{case.label} at {st.get('step')}" for st, case in diverged)
+        return f"{len(run_steps(result))} steps, {status(result)}: " + (where or "both clients agree")
     parts = [f"{t.label}: {t.qps or 0:.0f} qps, p99 {t.p99_ms if t.p99_ms is None else round(t.p99_ms, 1)} ms"
-             + (f", recall {t.recall:.3f}" if t.recall is not None else "") for t in tasks.values()]
+             + (f", recall {t.recall:.3f}" if t.recall is not None else "") for t in task_metrics(result).values()]
     return "; ".join(parts) or result.status

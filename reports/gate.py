@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
-from reports.inputs import (FAILING_CONFORMANCE, LoadedResult, conformance_key, conformance_matrix,
-                            task_metrics)
+from reports.inputs import LoadedResult, conformance_key, task_metrics
 from reports.metrics import GATED, Metric, fmt
 from reports.policy import Policy
 from reports.stats import Comparison, compare
+from reports.summary import conformance_failures
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -116,12 +116,11 @@ def _gate_load(base: list[LoadedResult], cand: list[LoadedResult], policy: Polic
 
 def _gate_conformance(base: list[LoadedResult], cand: list[LoadedResult], policy: Policy,
                       verdict: Verdict) -> None:
-    known = {conformance_key(r) for res in base for r in conformance_matrix(res)
-             if r["status"] in FAILING_CONFORMANCE}
+    known = {conformance_key(r) for res in base for r in conformance_failures(res)}
     seen: dict[tuple[str, str, str], dict] = {}
     for res in cand:
-        for row in conformance_matrix(res):
-            if row["status"] in FAILING_CONFORMANCE and conformance_key(row) not in known:
+        for row in conformance_failures(res):
+            if conformance_key(row) not in known:
                 seen.setdefault(conformance_key(row), row)
     if not policy.new_divergence:
         verdict.lines.append(Line("skip", "conformance", "divergences", "not gated (new_divergence = false)"))

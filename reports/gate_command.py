@@ -17,7 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports import inputs, step_summary
+from reports import inputs
+from scenarios import step_summary
 from reports.gate import Verdict, run_gate
 from reports.policy import load_policy
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK

@@ -14,9 +14,6 @@ from typing import Any, Iterable, Optional
 from scenarios.errors import BadInputError
 from scenarios.results import read_result
 
-FAILING_CONFORMANCE = ("diverges", "error")
-
-
 @dataclass
 class LoadedResult:
     """One result file: where it came from and its parsed content."""

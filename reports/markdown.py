@@ -33,11 +33,12 @@ def _combined_conformance(results: list[LoadedResult]) -> list[str]:
 
 def render(results: list[LoadedResult], title: str = "vdb-harness report") -> str:
     """The whole summary as Markdown text."""
-    bad = [r for r in results if r.status != "pass"]
+    heads = [header(r) for r in results]
+    bad = [h for h in heads if h["status"] != "pass"]
     out = [f"## {title}: {'✅ all passed' if not bad else f'❌ {len(bad)} of {len(results)} not passed'}", ""]
     out += _table(["", "result", "kind", "target", "file"],
-                  [[ICON.get(r.status, "?") + " " + r.status, h["name"], h["kind"], h["target"], f"`{h['file']}`"]
-                   for r in results for h in [header(r)]])
+                  [[ICON.get(h["status"], "?") + " " + h["status"], h["name"], h["kind"], h["target"], f"`{h['file']}`"]
+                   for h in heads])
     out += _combined_conformance([r for r in results if r.kind == "conformance" and r.section()])
     for r in results:
         if r.kind == "load" and (table := task_table(r)):
@@ -58,7 +59,8 @@ def render(results: list[LoadedResult], title: str = "vdb-harness report") -> st
             out += ["", f"### {r.name}", "", f"{len(run_steps(r))} flow steps; "
                     + (f"{len(diverged)} diverge between MilvusClient and AsyncMilvusClient:" if diverged
                        else "MilvusClient and AsyncMilvusClient agree on every step.")]
-            out += [f"- ❌ `{st.get('step')}`: {st.get('why')}" for st in diverged]
+            out += [f"- {'❌' if case.fails else '☑️'} `{st.get('step')}` ({case.label}): {case.detail}"
+                    for st, case in diverged]
         elif r.kind == "capacity":
             out += ["", f"### {r.name}", ""] + [f"- {s}" for s in capacity_summary(r)]
         for note in r.data.get("notes") or []:

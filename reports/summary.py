@@ -1,22 +1,54 @@
 """What every report format shows, as plain rows: one place decides the numbers; HTML, Markdown and JUnit draw them.
-"""
+Verdicts (of each check and of each result) come from :mod:`conformance.verdicts` through :func:`cases` and
+:func:`status`; no format decides one on its own."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from reports.inputs import FAILING_CONFORMANCE, LoadedResult, conformance_matrix, rows, task_metrics
+from conformance import verdicts
+from conformance.verdicts import Case
+from reports.inputs import LoadedResult, conformance_matrix, rows, task_metrics
 from reports.metrics import ERROR_RATE, P50, P99, QPS, RECALL, fmt
 
 TASK_COLUMNS = ("task", "requests", "failures", "error rate", "QPS", "p50", "p99", "recall")
-CONFORMANCE_STATUSES = ("pass", "diverges", "unsupported", "known-divergence", "error")
+CONFORMANCE_STATUSES = verdicts.STATUSES
+
+
+def _conformance(r: LoadedResult) -> dict[str, Any]:
+    """The conformance section as the verdicts read it (matrix rows checked by ``inputs``)."""
+    return {"strict": bool(r.section("conformance").get("strict")), "matrix": conformance_matrix(r)}
+
+
+def cases(r: LoadedResult) -> list[Case]:
+    """Every check a result file made, decided: one per conformance method, flow step, SLO check (or task), else
+    one for the result's status; a recorded failure no check explains is a case of its own."""
+    if r.status in ("error", "interrupted"):
+        return [verdicts.status_case(r.kind, r.status, r.data.get("notes") or [])]
+    out: list[Case] = []
+    if r.kind == "load":
+        checks = slo_checks(r)
+        out = [verdicts.slo_case(c) for c in checks] or \
+            [verdicts.task_case(label, m.requests, m.failures) for label, m in task_metrics(r).items()]
+    elif r.kind == "conformance" and r.section():
+        out = verdicts.conformance_cases(_conformance(r))
+    elif r.kind == "run" and r.section("run").get("steps"):
+        out = verdicts.run_cases(r.section("run"))
+    if not out or (r.status == "fail" and not any(c.fails for c in out)):
+        out.append(verdicts.status_case(r.kind, r.status))
+    return out
+
+
+def status(r: LoadedResult) -> str:
+    """The verdict of a result file as every format shows it (pass, fail, error, interrupted)."""
+    return verdicts.overall(cases(r), r.status)
 
 
 def header(r: LoadedResult) -> dict[str, str]:
     """One overview row for a result file."""
     target = r.data.get("target") or {}
     server = target.get("server_version") or target.get("version") or ""
-    return {"name": r.name, "kind": r.kind, "status": r.status, "file": str(r.path),
+    return {"name": r.name, "kind": r.kind, "status": status(r), "file": str(r.path),
             "started": str(r.data.get("started_at") or ""),
             "target": " ".join(str(x) for x in (target.get("uri") or target.get("target") or "", server) if x),
             "harness": str((r.data.get("harness") or {}).get("version", ""))}
@@ -43,8 +75,11 @@ def conformance_counts(r: LoadedResult) -> dict[str, int]:
 
 
 def conformance_failures(r: LoadedResult) -> list[dict[str, Any]]:
-    """Matrix rows that fail (diverges, error)."""
-    return [row for row in conformance_matrix(r) if row["status"] in FAILING_CONFORMANCE]
+    """Matrix rows that fail (new divergence, error; known divergences too under strict), each with its ``verdict``
+    label."""
+    sec = _conformance(r)
+    return [{**row, "verdict": case.label} for row, case in zip(sec["matrix"], verdicts.conformance_cases(sec))
+            if case.fails]
 
 
 Grid = tuple[list[str], list[tuple[str, list[dict[str, Any] | None]]]]
@@ -108,14 +143,22 @@ def _side(side: Any, recall: Any = None) -> str:
 
 def run_steps(r: LoadedResult) -> list[list[str]]:
     """The two-client flow of a ``run`` result, one row per step, in ``RUN_COLUMNS`` order."""
-    steps = r.section("run").get("steps") or []
+    section = r.section("run")
+    steps = [st for st in section.get("steps") or [] if isinstance(st, dict)]
     return [[str(st.get("step")), _side(st.get("sync"), _recall(st, "sync")), _side(st.get("async"), _recall(st, "async")),
-             "yes" if st.get("match") else (f"follows from {st['consequence_of']}" if st.get("consequence_of")
-                                            else f"no: {st.get('why') or ''}")]
-            for st in steps if isinstance(st, dict)]
+             _agree(st, verdicts.step_case(st, section))] for st in steps]
 
 
-def run_divergences(r: LoadedResult) -> list[dict[str, Any]]:
-    """Steps of a ``run`` result where the clients disagree, without those that only follow from another one."""
-    steps = r.section("run").get("steps") or []
-    return [st for st in steps if isinstance(st, dict) and not st.get("match") and not st.get("consequence_of")]
+def _agree(step: dict[str, Any], case: Case) -> str:
+    if step.get("match"):
+        return "yes"
+    return case.label if case.follows else f"no ({case.label}): {step.get('why') or ''}"
+
+
+def run_divergences(r: LoadedResult) -> list[tuple[dict[str, Any], Case]]:
+    """Steps of a ``run`` result where the clients disagree, without those that only follow from another one, each
+    with its decided case (known or new)."""
+    section = r.section("run")
+    steps = [st for st in section.get("steps") or [] if isinstance(st, dict)]
+    return [(st, verdicts.step_case(st, section)) for st in steps
+            if not st.get("match") and not st.get("consequence_of")]

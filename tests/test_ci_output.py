@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from loadtests.command import _print_summary
-from reports import step_summary
+from scenarios import step_summary
 from reports.cli import main
 from reports.synthetic import load_result, run_set
 from scenarios.console import make_console

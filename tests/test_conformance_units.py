@@ -67,7 +67,8 @@ def test_signature_difference_names_parameters() -> None:
 
 def test_known_registry_matches_server_glob_and_version(tmp_path) -> None:
     path = tmp_path / "k.toml"
-    path.write_text('[[divergence]]\nmethod = "m"\nserver = "lite*"\npymilvus = ">=3,<4"\nreason = "r"\n')
+    path.write_text('[[divergence]]\nmethod = "m"\nserver = "lite*"\npymilvus = ">=3,<4"\nreason = "r"\n'
+                    'kind = "async-raised"\n')
     entries = known.load(path)
     assert known.lookup(entries, "m", "lite3", "3.0.2") is not None
     assert known.lookup(entries, "m", "milvus", "3.0.2") is None
@@ -144,20 +145,3 @@ def test_resolving_names_keeps_pymilvus_objects_that_subclass_list() -> None:
                                         "names": [Ref("a"), (Ref("b"),)]})
     assert type(resolved["index_params"]) is type(params())
     assert resolved["collection_name"] == "x_coll" and resolved["names"] == ["x_a", ("x_b",)]
-
-
-def test_a_known_entry_settles_a_divergence_flags_a_pass_and_leaves_unsupported_alone() -> None:
-    from conformance.check import apply_known
-    from conformance.registry import load_all
-
-    spec = load_all()["list_aliases"]
-    entry = known.KnownDivergence(method="list_aliases", server="*", pymilvus=">=3.0,<3.1", reason="raw protobuf")
-
-    def settle(status: str) -> Verdict:
-        return apply_known(Verdict("list_aliases", "alias", "lite25", "3.0.2", status), spec, "lite25", "3.0.2",
-                           [entry])
-
-    assert settle("diverges").status == "known-divergence"
-    stale = settle("pass")
-    assert stale.status == "diverges" and "no longer diverges" in stale.detail
-    assert settle("unsupported").status == "unsupported"  # not observed: neither fixed nor diverging

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import time
 
-from rich.console import Console
 from scenarios.console import make_console
 
 from scenarios.cli_common import EXIT_FAILED, EXIT_OK
