@@ -22,8 +22,8 @@ from loadtests import gevent_grpc
 gevent_grpc.enable()  # before any gRPC channel: the target check below opens one
 
 from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
 
+from loadtests.summary_table import print_summary  # noqa: E402
 from scenarios import step_summary  # noqa: E402
 from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             load["slo"] = _slo(scenario, load)
             result["load"] = load
             result["status"] = "pass" if load["slo"]["ok"] else "fail"
-            _print_summary(console, load)
+            print_summary(console, load)
             return EXIT_OK if load["slo"]["ok"] else EXIT_FAILED
         finally:
             if "load" not in result and load.get("phases"):  # stopped early: keep the phases that ran
@@ -256,32 +256,3 @@ def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
                                   "ok": False, "detail": f"server unreachable for {down:.1f} s in total"})
         verdict["ok"] = False
     return verdict
-
-
-def _fmt(value: Optional[float], spec: str) -> str:
-    return "-" if value is None else format(value, spec)
-
-
-def _print_summary(console: Console, load: dict[str, Any]) -> None:
-    for phase in load["phases"]:
-        table = Table(title=f"{phase['name']} phase: {phase['duration_s']:.1f} s, up to {phase['users']} users "
-                            f"({phase['stopped_by']})", title_justify="left")
-        for col in ("task", "requests", "failures", "QPS", "p50", "p99", "p99.9", "max ms", "recall mean",
-                    "p5", "min", "< floor"):
-            table.add_column(col, justify="left" if col == "task" else "right")
-        for label, t in phase["tasks"].items():
-            lat, rec = t["latency_ms"], t["recall"] or {}
-            table.add_row(label, f"{t['requests']:,}", f"{t['failures']:,}", _fmt(t["qps"], ",.1f"),
-                          _fmt(lat["p50"], ".2f"), _fmt(lat["p99"], ".2f"), _fmt(lat["p99_9"], ".2f"),
-                          _fmt(lat["max"], ".2f"), _fmt(rec.get("mean"), ".4f"), _fmt(rec.get("p5"), ".3f"),
-                          _fmt(rec.get("min"), ".3f"), str(rec.get("below_floor", "-")))
-        console.print(table)
-    for point in load.get("sweep", []):
-        console.print(f"sweep {point['search_params']} {point['task']}: QPS {_fmt(point['qps'], ',.1f')}, "
-                      f"recall {_fmt(point['recall'], '.4f')}, p99 {_fmt(point['p99_ms'], '.2f')} ms")
-    for check in load["slo"]["checks"]:
-        if not check["ok"]:
-            console.print(f"[bold red]SLO broken[/]: {check['name']} {check.get('task') or ''} = "
-                          f"{check['value']} (limit {check['limit']})")
-    for label, note in load.get("recall_notes", {}).items():
-        console.print(f"[yellow]{label}[/]: {note}")

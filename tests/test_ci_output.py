@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.command import _print_summary
+from loadtests.summary_table import print_summary
 from scenarios import step_summary
 from reports.cli import main
 from reports.synthetic import load_result, run_set
@@ -31,7 +31,7 @@ def test_without_a_terminal_the_load_table_is_printed_whole() -> None:
     console = make_console(file=out)
     assert not console.is_terminal and console.width == 80
     load = _load_section()
-    _print_summary(console, load)
+    print_summary(console, load)
     text = out.getvalue()
     assert "…" not in text, text
     header = next(line for line in text.splitlines() if "requests" in line)
