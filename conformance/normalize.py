@@ -105,9 +105,9 @@ def plain(value: Any, _depth: int = 0) -> Any:
     if _is_sequence(value):  # protobuf repeated fields and other sequences
         return tagged(_type_name(value), [plain(v, _depth + 1) for v in value])
     fields = _attributes(value, _depth, properties=True)
-    if fields:
+    if fields or getattr(value, "__dict__", None):
         return {TYPE: _type_name(value), **fields}
-    return f"<{kind.__name__}>"
+    return f"<{_type_name(value)}>"
 
 
 def _dict_payload(value: dict, depth: int) -> Any:
@@ -169,9 +169,12 @@ def mask(value: Any, prefixes: Iterable[str] = (), volatile: Iterable[str] = ())
 
 
 def only_own(value: Any, prefixes: Iterable[str]) -> Any:
-    """A list of names without the names of other examples/sides (a shared server lists everyone's objects)."""
+    """A list of names without the names of other examples/sides (a shared server lists everyone's objects), in
+    a canonical order: where the suite's per-side names occur, their order relative to other names depends on the
+    names themselves, which differ between the sides. A list of strings without such names keeps its order."""
     prefixes = tuple(prefixes)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and \
+            any(re.search(PREFIX_RE, v) for v in value):
         return sorted(v for v in value if not re.search(PREFIX_RE, v) or any(p in v for p in prefixes))
     return value
 

@@ -197,3 +197,10 @@ def test_listings_of_per_side_names_are_unordered(method: str) -> None:
 @pytest.mark.parametrize("method", ["query", "get"])
 def test_point_reads_keep_their_order(method: str) -> None:
     assert load_all()[method].compare is Compare.EXACT
+
+
+def test_listings_of_per_side_names_are_canonical_other_string_lists_keep_order() -> None:
+    own, other = "cf1x2s_", "cf1x3a_"
+    assert normalize.only_own([f"{own}b", "default", f"{other}c", f"{own}a"], [own]) == \
+        ["cf1x2s_a", "cf1x2s_b", "default"]
+    assert normalize.only_own(["vec_idx", "sparse_idx"], [own]) == ["vec_idx", "sparse_idx"]
