@@ -5,13 +5,16 @@ checked by ``test_mutations.py::test_unmodified_client_reports_no_divergence`` a
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import pytest
+from hypothesis import settings
 
+from conformance import profiles
 from conformance.check import check_method
-from conformance.registry import load_all
+from conformance.registry import MethodSpec, load_all
 from conformance.runner import Runner
 from conformance.servers import server_family
 from tests.mutation.faults import Faulty
@@ -103,18 +106,33 @@ def _second_best() -> dict[str, Callable]:
     return {"before": fault.before, "after": fault.after}
 
 
+def limit_one(spec: MethodSpec) -> MethodSpec:
+    """``spec`` with every drawn call asking for a single hit (the case the second-best mutant breaks)."""
+    return dataclasses.replace(spec, args=lambda: spec.args().map(lambda kw: {**kw, "limit": 1}))
+
+
 #: (label, method, how the async client is broken: keyword arguments of Faulty or a factory of them, what the
-#: reported difference must say: a regular expression)
-MUTANTS: list[tuple[str, str, Any, str]] = [
-    ("ints as floats", "query", {"after": ints_as_floats}, "type int != float"),
-    ("ints as floats", "get", {"after": ints_as_floats}, "type int != float"),
-    ("plain list without extra", "query", {"after": without_metadata}, r"type HybridExtraList != list"),
-    ("plain list without extra", "search", {"after": without_metadata}, "type SearchResult != list"),
-    ("second best for limit 1", "search", _second_best, "scores differ"),
-    ("entities of non-tied hits swapped", "search", {"after": swapped_entities}, ".entity."),
-    ("floats off by 1e-7", "get", {"after": nudged_floats}, r"\d\.\d+ != -?\d\.\d+"),
-    ("floats off by 1e-7", "search", {"after": nudged_floats}, ".entity."),
+#: reported difference must say (a regular expression), the spec's arguments narrowed to the broken case or None)
+MUTANTS: list[tuple[str, str, Any, str, Optional[Callable[[MethodSpec], MethodSpec]]]] = [
+    ("ints as floats", "query", {"after": ints_as_floats}, "type int != float", None),
+    ("ints as floats", "get", {"after": ints_as_floats}, "type int != float", None),
+    ("plain list without extra", "query", {"after": without_metadata}, "type HybridExtraList != list", None),
+    ("plain list without extra", "search", {"after": without_metadata}, "type SearchResult != list", None),
+    ("second best for limit 1", "search", _second_best, "scores differ", limit_one),
+    ("entities of non-tied hits swapped", "search", {"after": swapped_entities}, r"\.entity\.", None),
+    ("floats off by 1e-7", "get", {"after": nudged_floats}, r"\d\.\d+ != -?\d\.\d+", None),
+    ("floats off by 1e-7", "search", {"after": nudged_floats}, r"\.entity\.", None),
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def reproducible_draws() -> Iterator[None]:
+    """The ``ci`` Hypothesis profile (derandomized) also when this file runs without conformance/conftest.py."""
+    previous = getattr(settings, "_current_profile", None) or "default"
+    profiles.register()
+    settings.load_profile("ci")
+    yield
+    settings.load_profile(previous)
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +141,31 @@ def family(milvus) -> str:  # type: ignore[no-untyped-def]
     return server_family(milvus)
 
 
-@pytest.mark.parametrize("label,method,fault,expect", MUTANTS,
-                         ids=[f"{m}-{lbl.replace(' ', '_')}" for lbl, m, _, _ in MUTANTS])
+@pytest.mark.parametrize("label,method,fault,expect,narrow", MUTANTS,
+                         ids=[f"{m}-{lbl.replace(' ', '_')}" for lbl, m, *_ in MUTANTS])
 def test_comparison_mutant_is_reported(milvus, family: str, tmp_path, label: str, method: str, fault: Any,  # type: ignore[no-untyped-def]
-                                       expect: str) -> None:
+                                       expect: str, narrow: Optional[Callable[[MethodSpec], MethodSpec]]) -> None:
     """The suite reports a divergence of exactly ``method``, naming a difference of the kind injected."""
     options = fault() if callable(fault) else fault
     runner = Runner(milvus, wrap_async=lambda client: Faulty(client, method, **options))
     try:
-        verdict = check_method(runner, SPECS[method], family, out_dir=tmp_path, entries=[], max_examples=25)
+        spec = narrow(SPECS[method]) if narrow else SPECS[method]
+        verdict = check_method(runner, spec, family, out_dir=tmp_path, entries=[], max_examples=25)
     finally:
         runner.close()
     assert verdict.status == "diverges", f"mutant '{label}' of {method} went unnoticed: {verdict.as_dict()}"
     assert verdict.method == method
     assert re.search(expect, verdict.detail), f"mutant '{label}' of {method} found for another reason: {verdict.detail}"
     assert verdict.reproducer and f"reproduce_{method}.py" in verdict.reproducer
+
+
+def test_unmodified_client_passes_the_narrowed_specs(milvus, family: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The unmodified pair agrees on the narrowed arguments too (limit=1 searches), so the mutant above is found
+    for its fault, not for the narrowing."""
+    runner = Runner(milvus)
+    try:
+        verdict = check_method(runner, limit_one(SPECS["search"]), family, out_dir=tmp_path, entries=[],
+                               max_examples=25)
+    finally:
+        runner.close()
+    assert verdict.status == "pass" and verdict.examples > 0, verdict.as_dict()
