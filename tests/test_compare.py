@@ -204,3 +204,28 @@ def test_listings_of_per_side_names_are_canonical_other_string_lists_keep_order(
     assert normalize.only_own([f"{own}b", "default", f"{other}c", f"{own}a"], [own]) == \
         ["cf1x2s_a", "cf1x2s_b", "default"]
     assert normalize.only_own(["vec_idx", "sparse_idx"], [own]) == ["vec_idx", "sparse_idx"]
+
+
+def test_after_a_cut_through_the_last_tie_only_the_parallel_lists_are_loose() -> None:
+    sync = normalize.plain(search_result([1, 2, 3], [0.1, 0.5, 0.5], doubles=[1.0, 2.0, 3.0]))
+    asyn = normalize.plain(search_result([1, 3, 7], [0.1, 0.5, 0.5], doubles=[1.0, 3.0, 7.0]))
+    assert sync["__value__"][0]["__attrs__"]["ids"] != asyn["__value__"][0]["__attrs__"]["ids"]
+    assert difference(Compare.RANKED, Outcome(True, sync), Outcome(True, asyn)) is None
+    asyn["__value__"][0]["__attrs__"]["start"] = 5
+    assert "@start" in difference(Compare.RANKED, Outcome(True, sync), Outcome(True, asyn))
+
+
+def test_objects_show_their_public_attributes_and_properties() -> None:
+    class Info:
+        def __init__(self) -> None:
+            self._name, self.level = "db", 2
+
+        @property
+        def name(self) -> str:
+            return self._name
+
+    class AsyncInfo(Info):
+        pass
+
+    assert normalize.plain(Info()) == {"__type__": "Info", "level": 2, "name": "db"}
+    assert exact(Info(), AsyncInfo()) is None
