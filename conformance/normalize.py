@@ -1,7 +1,9 @@
 """Client results and errors as comparable plain data.
 
 ``plain`` turns pymilvus result types (SearchResult, HybridHits, ExtraList, LoadState, schemas, numpy values,
-CSR rows, protobuf objects) into JSON-like data; ``mask`` replaces a side's name prefix and server-generated
+CSR rows, protobuf objects) into JSON-like data that keeps what a caller observes: the type of every value (an int
+stays an int, a float32 array stays one), the class and public attributes of pymilvus' list/dict subclasses
+(``extra``, ``recalls``, ...), key types and order; ``mask`` replaces a side's name prefix and server-generated
 values (ids, timestamps) with placeholders; ``error_record`` reduces an exception to class, code and a message
 with ids, timestamps and names masked.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from conformance.world import PREFIX_RE
 
@@ -22,47 +24,112 @@ VOLATILE_KEYS = frozenset({
     "planID", "plan_id", "segment_id", "segmentID", "collectionID", "partition_id", "partitionID", "replica_id",
     "job_id", "id_", "field_id", "fieldID", "function_id", "index_id", "pending_index_rows", "indexed_rows",
     "total_rows", "num_partitions_created", "recv_time", "cost",
+    # the read timestamp the server picked for a query (ExtraList.extra): a timestamp like session_ts
+    "iterator_session_ts",
+    # per-call resource metrics in a result's ``extra`` (they change as caches warm between the two calls)
+    "scanned_remote_bytes", "scanned_total_bytes", "cache_hit_ratio",
 })
 _LONG_NUMBER = re.compile(r"\b\d{9,}\b")
 _HEX = re.compile(r"\b[0-9a-f]{16,}\b")
 _ADDRESS = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b")
 
 
+#: Keys of a tagged value: ``{"__type__": name, "__value__": payload, "__attrs__": {...}}`` stands for an object
+#: that plain JSON cannot show as it is: a list/dict subclass (SearchResult, HybridHits, Hit, ExtraList,
+#: OmitZeroDict, ...) with its public attributes, a tuple or set, a numpy value with its dtype, bytes, a dict with
+#: non-string keys, a non-finite float. Plain ``list``/``dict``/``int``/``float``/``str``/``bool``/``None`` stay as
+#: they are, so the type a caller sees is part of the value.
+TYPE, VALUE, ATTRS = "__type__", "__value__", "__attrs__"
+
+
+def tagged(type_name: str, payload: Any, attrs: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """A tagged value: a type name, its payload as plain data and (if any) its public attributes."""
+    out: dict[str, Any] = {TYPE: type_name, VALUE: payload}
+    if attrs:
+        out[ATTRS] = attrs
+    return out
+
+
+def is_tagged(value: Any) -> bool:
+    """True when ``value`` is a tagged value made by :func:`tagged`."""
+    return isinstance(value, dict) and TYPE in value and VALUE in value and set(value) <= {TYPE, VALUE, ATTRS}
+
+
 def plain(value: Any, _depth: int = 0) -> Any:
-    """``value`` as plain data (dicts, lists, str, int, float, bool, None)."""
+    """``value`` as comparable plain data that keeps what a caller can observe: builtin scalars, lists and
+    str-keyed dicts as they are; every other container or scalar type as a :func:`tagged` value (type name with
+    the Async prefix of mirror classes removed, payload, public non-callable instance attributes); objects as
+    ``{"__type__": name, **fields}``."""
     if _depth > 40:
         return repr(value)
-    if value is None or isinstance(value, (bool, int, str)):
+    kind = type(value)
+    if value is None or kind in (bool, int, str):
         return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
+    if kind is float:
+        return value if math.isfinite(value) else tagged("float", repr(value))
     if isinstance(value, Enum):
-        return f"{type(value).__name__}.{value.name}"
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalars and arrays
-        return plain(value.tolist(), _depth + 1)
+        return f"{kind.__name__}.{value.name}"
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalars and arrays keep their dtype
+        name = "numpy.ndarray" if hasattr(value, "shape") and getattr(value, "ndim", 0) else f"numpy.{kind.__name__}"
+        return tagged(name, plain(value.tolist(), _depth + 1), {"dtype": str(value.dtype)})
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return tagged(kind.__name__, bytes(value).hex())
+    if isinstance(value, (int, float, str)):  # subclasses of the builtins (not Enum, not numpy)
+        base = next(b for b in (bool, int, float, str) if isinstance(value, b))
+        return tagged(_type_name(value), plain(base(value), _depth + 1), _attributes(value, _depth))
     if hasattr(value, "tocsr") and hasattr(value, "nnz"):  # scipy sparse
         csr = value.tocsr()
-        return {str(int(i)): float(v) for i, v in zip(csr.indices, csr.data)}
+        return tagged(_type_name(value), [[int(i), float(v)] for i, v in zip(csr.indices, csr.data)],
+                      {"shape": list(csr.shape)})
     if isinstance(value, dict):
-        return {str(k): plain(v, _depth + 1) for k, v in value.items()}
+        payload = _dict_payload(value, _depth)
+        if kind is dict:
+            return payload if isinstance(payload, dict) else tagged("dict", payload)
+        return tagged(_type_name(value), payload, _attributes(value, _depth))
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [plain(v, _depth + 1) for v in value]  # iterate first: lazy containers materialise on iteration
+        if isinstance(value, (set, frozenset)):
+            items = sorted(items, key=repr)
+        if kind is list:
+            return items
+        return tagged(_type_name(value), items, _attributes(value, _depth))
     if hasattr(value, "to_dict") and callable(value.to_dict):  # CollectionSchema, FieldSchema, Function, ...
         try:
-            return {"__type__": _type_name(value), **plain(value.to_dict(), _depth + 1)}
+            return {TYPE: _type_name(value), **plain(value.to_dict(), _depth + 1)}
         except Exception:  # noqa: BLE001 - some to_dict() need server state; fall through
             pass
     if hasattr(value, "DESCRIPTOR") and hasattr(value, "ListFields"):  # protobuf messages
         from google.protobuf.json_format import MessageToDict
 
-        return {"__type__": type(value).__name__, **plain(MessageToDict(value), _depth + 1)}
-    if isinstance(value, (list, tuple, set, frozenset)) or _is_sequence(value):
-        items = [plain(v, _depth + 1) for v in value]
-        return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
-    if hasattr(value, "__dict__") and vars(value):
-        public = {k: v for k, v in vars(value).items() if not k.startswith("_") and not callable(v)}
-        return {"__type__": _type_name(value), **plain(public, _depth + 1)}
-    return f"<{type(value).__name__}>"
+        return {TYPE: type(value).__name__, **plain(MessageToDict(value), _depth + 1)}
+    if _is_sequence(value):  # protobuf repeated fields and other sequences
+        return tagged(_type_name(value), [plain(v, _depth + 1) for v in value])
+    fields = _attributes(value, _depth, properties=True)
+    if fields or getattr(value, "__dict__", None):
+        return {TYPE: _type_name(value), **fields}
+    return f"<{_type_name(value)}>"
+
+
+def _dict_payload(value: dict, depth: int) -> Any:
+    """A dict's items: a str-keyed dict, or ``[[key, value], ...]`` when a key is not a str (sparse vectors)."""
+    if all(type(k) is str for k in value):
+        return {k: plain(v, depth + 1) for k, v in value.items()}
+    return [[plain(k, depth + 1), plain(v, depth + 1)] for k, v in value.items()]
+
+
+def _attributes(value: Any, depth: int, properties: bool = False) -> dict[str, Any]:
+    """Public, non-callable instance attributes of ``value`` as plain data (and public properties of its class
+    when ``properties``: objects such as DatabaseInfo expose their data that way)."""
+    found = {k: v for k, v in getattr(value, "__dict__", {}).items() if not k.startswith("_") and not callable(v)}
+    if properties:
+        for cls in type(value).__mro__:
+            for name, member in vars(cls).items():
+                if isinstance(member, property) and not name.startswith("_") and name not in found:
+                    try:
+                        found[name] = getattr(value, name)
+                    except Exception:  # noqa: BLE001 - a property that cannot be read is not observable data
+                        continue
+    return {k: plain(v, depth + 1) for k, v in sorted(found.items()) if not callable(v)}
 
 
 def _type_name(value: Any) -> str:
@@ -102,9 +169,12 @@ def mask(value: Any, prefixes: Iterable[str] = (), volatile: Iterable[str] = ())
 
 
 def only_own(value: Any, prefixes: Iterable[str]) -> Any:
-    """A list of names without the names of other examples/sides (a shared server lists everyone's objects)."""
+    """A list of names without the names of other examples/sides (a shared server lists everyone's objects), in
+    a canonical order: where the suite's per-side names occur, their order relative to other names depends on the
+    names themselves, which differ between the sides. A list of strings without such names keeps its order."""
     prefixes = tuple(prefixes)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+    if isinstance(value, list) and all(isinstance(v, str) for v in value) and \
+            any(re.search(PREFIX_RE, v) for v in value):
         return sorted(v for v in value if not re.search(PREFIX_RE, v) or any(p in v for p in prefixes))
     return value
 

@@ -31,9 +31,10 @@ class Need(str, Enum):
 class Compare(str, Enum):
     """How two normalised results are compared."""
 
-    EXACT = "exact"            # equal after normalisation (floats within a relative tolerance)
-    RANKED = "ranked"          # search hits: same ids per query up to ties, scores within tolerance
-    UNORDERED = "unordered"    # lists compared as multisets
+    EXACT = "exact"            # equal after normalisation: types, result classes and attributes, values to the bit
+    RANKED = "ranked"          # search results: as EXACT, but scores/distances/recalls are computed (within a
+    #                            tolerance) and hits tied with the last kept hit may differ (conformance.compare)
+    UNORDERED = "unordered"    # lists compared as multisets: only where order is not part of the method's contract
     STRUCTURAL = "structural"  # same shape and leaf types (server-generated ids, timestamps, job ids)
 
 

@@ -27,8 +27,11 @@ def test_ties_may_swap_but_other_orders_may_not() -> None:
     assert ranking_difference([hits((1, 0.1), (2, 0.5))], [hits((1, 0.1))]) is not None
 
 
-def test_float_tolerance_and_bool_int_distinction() -> None:
-    assert difference(Compare.EXACT, Outcome(True, [1.0000001]), Outcome(True, [1.0])) is None
+def test_data_floats_exact_and_bool_int_distinction() -> None:
+    # data the server returns unchanged compares exactly; only computed scores have a tolerance (tests/test_compare.py)
+    assert difference(Compare.EXACT, Outcome(True, [1.0000001]), Outcome(True, [1.0])) is not None
+    assert difference(Compare.RANKED, Outcome(True, [[{"id": 1, "distance": 1.0000001}]]),
+                      Outcome(True, [[{"id": 1, "distance": 1.0}]])) is None
     assert difference(Compare.EXACT, Outcome(True, [1.01]), Outcome(True, [1.0])) is not None
     assert difference(Compare.EXACT, Outcome(True, True), Outcome(True, 1)) is not None
 
@@ -48,7 +51,9 @@ def test_masking_of_names_ids_and_volatile_keys() -> None:
 
 def test_plain_handles_numpy_and_async_type_names() -> None:
     np = pytest.importorskip("numpy")
-    assert normalize.plain({"v": np.float32(0.5), "a": np.arange(2)}) == {"v": 0.5, "a": [0, 1]}
+    assert normalize.plain({"v": np.float32(0.5), "a": np.arange(2)}) == {
+        "v": {"__type__": "numpy.float32", "__value__": 0.5, "__attrs__": {"dtype": "float32"}},
+        "a": {"__type__": "numpy.ndarray", "__value__": [0, 1], "__attrs__": {"dtype": "int64"}}}
 
 
 def test_registry_covers_discovered_methods_and_rejects_bad_specs() -> None:

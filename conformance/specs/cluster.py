@@ -19,6 +19,7 @@ spec("drop_resource_group", "resource_group", needs=(Need.RESOURCE_GROUP,), muta
      unsupported=NO_RG, args=lambda: st.sampled_from([{"name": RG}, {"name": Ref("nosuch")}]))
 spec("describe_resource_group", "resource_group", needs=(Need.RESOURCE_GROUP,), unsupported=NO_RG,
      args=lambda: st.sampled_from([{"name": RG}, {"name": "__default_resource_group"}]))
+# order is not part of the contract: the server lists names from a map, in no documented order
 spec("list_resource_groups", "resource_group", needs=(Need.RESOURCE_GROUP,), unsupported=NO_RG,
      compare=Compare.UNORDERED, args=fixed())
 spec("update_resource_groups", "resource_group", needs=(Need.RESOURCE_GROUP,), mutates=True, probe=RG_PROBES,

@@ -27,6 +27,7 @@ rbac("create_user", (), lambda: st.sampled_from([{"user_name": Ref("u2"), "passw
 rbac("drop_user", (Need.USER,), lambda: st.sampled_from([{"user_name": U}, {"user_name": Ref("nosuch")}]),
      mutates=True, probe=USERS)
 rbac("describe_user", (Need.USER,), lambda: st.sampled_from([{"user_name": U}, {"user_name": Ref("nosuch")}]))
+# order is not part of the contract: the server lists names from a map, in no documented order
 rbac("list_users", (Need.USER,), lambda: st.just({}), compare=Compare.UNORDERED)
 rbac("update_password", (Need.USER,), lambda: st.sampled_from([
     {"user_name": U, "old_password": PASSWORD, "new_password": "N3wPassw0rd"},
@@ -40,6 +41,7 @@ rbac("drop_role", (Need.ROLE,), lambda: st.sampled_from([{"role_name": R}, {"rol
                                                           {"role_name": R, "force_drop": True}]),
      mutates=True, probe=ROLES)
 rbac("describe_role", (Need.ROLE,), lambda: st.sampled_from([{"role_name": R}, {"role_name": "admin"}]))
+# order is not part of the contract: the server lists names from a map, in no documented order
 rbac("list_roles", (Need.ROLE,), lambda: st.just({}), compare=Compare.UNORDERED)
 rbac("alter_role", (Need.ROLE,), lambda: st.just({"role_name": R, "description": "altered"}),
      mutates=True, probe=ROLES)
@@ -60,6 +62,7 @@ rbac("create_privilege_group", (), lambda: st.just({"group_name": Ref("g2")}), m
 rbac("drop_privilege_group", (Need.PRIVILEGE_GROUP,), lambda: st.sampled_from([{"group_name": G},
                                                                                 {"group_name": Ref("nosuch")}]),
      mutates=True, probe=GROUPS)
+# order is not part of the contract: the server lists names from a map, in no documented order
 rbac("list_privilege_groups", (Need.PRIVILEGE_GROUP,), lambda: st.just({}), compare=Compare.UNORDERED)
 rbac("add_privileges_to_group", (Need.PRIVILEGE_GROUP,),
      lambda: st.sampled_from([{"group_name": G, "privileges": ["Search", "Query"]},
