@@ -6,6 +6,12 @@ load.serial_phase or --serial-time), the concurrent phase (the scenario's shape:
 and a recall-vs-QPS sweep over load.sweep search params. Every phase ends by itself (shape end, --max-requests,
 or a hard deadline). --processes N runs N Locust worker processes on loopback under a master in this process.
 
+Across machines: ``--master --expect-workers N`` runs the same master (the same merge of HDR latency and recall)
+but starts no worker; it waits (--expect-workers-timeout) for N workers started elsewhere with ``--worker
+--master-host HOST`` (same scenario file, ``--target`` the server's URI as the workers reach it). The serial phase
+runs on the master; the concurrent phase runs on the workers; the sweep is skipped (each sweep point would need
+the workers again).
+
 Writes OUT/result.json (kind "load"). Exit 0 when every SLO holds, 1 when one is broken, 2 for bad input or
 infrastructure, 130 when interrupted (the partial result is still written).
 """
@@ -43,6 +49,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-time", help="concurrent phase duration, e.g. 30s, 2m")
     parser.add_argument("--shape", choices=["fixed", "ladder", "spike", "arrival"], help="override load.shape")
     parser.add_argument("--processes", type=int, help="Locust worker processes on this host (default 1: in-process)")
+    dist = parser.add_argument_group("distributed across machines (Locust master and workers)")
+    dist.add_argument("--master", action="store_true",
+                      help="run the master: prepare, wait for --expect-workers workers, merge what they record")
+    dist.add_argument("--expect-workers", type=int, metavar="N", help="with --master: workers to wait for")
+    dist.add_argument("--expect-workers-timeout", type=float, metavar="SECONDS", default=120.0,
+                      help="with --master: give up (exit 2) when the workers have not all connected by then "
+                           "(default 120)")
+    dist.add_argument("--master-bind-host", metavar="HOST", default="*",
+                      help="with --master: interface to listen on (default: all)")
+    dist.add_argument("--master-bind-port", type=int, metavar="PORT", default=5557,
+                      help="with --master: port to listen on (default 5557, as Locust)")
+    dist.add_argument("--worker", action="store_true",
+                      help="run a worker: generate load for the master at --master-host until it stops")
+    dist.add_argument("--master-host", metavar="HOST", help="with --worker: the master's host")
+    dist.add_argument("--master-port", type=int, metavar="PORT", default=5557,
+                      help="with --worker: the master's port (default 5557)")
     parser.add_argument("--client", choices=["sync", "async"], help="MilvusClient or AsyncMilvusClient users")
     parser.add_argument("--max-requests", type=int, help=f"stop a phase after N requests (default: "
                                                          f"load.max_requests or {DEFAULT_MAX_REQUESTS:,})")
@@ -70,8 +92,65 @@ def _profile(args: argparse.Namespace, load: LoadSpec) -> LoadSpec:
         raise BadInputError(f"--{'-'.join(map(str, first['loc'])).replace('_', '-')}: {first['msg']}") from None
 
 
+def _check_distribution_flags(args: argparse.Namespace) -> None:
+    """Bad combinations of --master / --worker and their options are bad input (exit 2)."""
+    master, worker = getattr(args, "master", False), getattr(args, "worker", False)
+    if master and worker:
+        raise BadInputError("--master and --worker exclude each other (run one process of each)")
+    if worker and not args.master_host:
+        raise BadInputError("--worker needs --master-host HOST (where `vdb-harness load --master` runs)")
+    if master and not args.expect_workers:
+        raise BadInputError("--master needs --expect-workers N (how many workers to wait for)")
+    if args.expect_workers is not None and not master:
+        raise BadInputError("--expect-workers is a --master option")
+    if args.expect_workers is not None and args.expect_workers < 1:
+        raise BadInputError(f"--expect-workers: must be at least 1, got {args.expect_workers}")
+    if master and args.expect_workers_timeout <= 0:
+        raise BadInputError(f"--expect-workers-timeout: must be positive, got {args.expect_workers_timeout:g}")
+    if (master or worker) and args.processes not in (None, 1):
+        raise BadInputError("--processes runs local workers; with --master/--worker start one `--worker` "
+                            "process per worker instead")
+    if args.master_host and not worker:
+        raise BadInputError("--master-host is a --worker option")
+    for flag in ("master_bind_port", "master_port"):
+        port = getattr(args, flag)
+        if not 1 <= port <= 65535:
+            raise BadInputError(f"--{flag.replace('_', '-')}: not a TCP port: {port}")
+    if worker and (args.prepare_only or args.out):
+        raise BadInputError("a --worker writes no result and prepares nothing (the master does): drop "
+                            f"{'--prepare-only' if args.prepare_only else '--out'}")
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """``vdb-harness load --worker``: one Locust worker (``loadtests/locustfile.py``) for a remote master; returns
+    its exit code. The master decides users and duration; this process generates load and ships its recording."""
+    import subprocess
+    import sys
+
+    from loadtests.runner import LOCUSTFILE, worker_options
+    from scenarios.loader import load_scenario, resolve_scenario_path
+
+    scenario_path = resolve_scenario_path(args.scenario).resolve()
+    scenario = load_scenario(scenario_path)
+    profile = _profile(args, scenario.load)
+    target = target_from_args(args, scenario)
+    if target.target == "embedded":
+        raise BadInputError("--worker needs the server's URI (--target http://HOST:PORT, as this machine reaches "
+                            "it): a worker starts no server")
+    opts = worker_options(str(scenario_path), profile.client, None, not args.no_recall, target.timeout,
+                          profile.max_requests, target.token_env, target.db_name)
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", args.master_host,
+            "--master-port", str(args.master_port), "--host", target.target, *opts]
+    print(f"vdb-harness load worker: {scenario.name} -> {target.target}, master {args.master_host}:"
+          f"{args.master_port}", flush=True)
+    return subprocess.run(argv, env={**__import__("os").environ, "GRPC_ENABLE_FORK_SUPPORT": "0"}).returncode
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``vdb-harness load``; returns the exit code."""
+    _check_distribution_flags(args)
+    if args.worker:
+        return run_worker(args)
     from loadtests.plan import load_plan
     from loadtests.prepare import prepare_collection
     from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
@@ -91,6 +170,9 @@ def run(args: argparse.Namespace) -> int:
                                           "path": str(scenario_path)})
     load: dict[str, Any] = {"profile": profile.model_dump(mode="json"), "client": profile.client,
                             "processes": profile.processes, "indexes": describe_indexes(scenario), "phases": []}
+    if args.master:
+        load["distributed"] = {"master_bind": f"{args.master_bind_host}:{args.master_bind_port}",
+                               "expect_workers": args.expect_workers}
 
     def written(path: Path) -> None:
         console.print(f"result: {path}")
@@ -158,19 +240,28 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                       f"{entry['exit_code']} {entry['at_s']:.1f} s into the phase[/]; its data since its last "
                       f"report is missing; log: {entry['log']}")
 
+    external = bool(getattr(args, "master", False))
+
     def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
               processes: int = 1) -> Any:
         ctx = plan.context(conn, search_params=params, score_recall=score,
                            max_requests=math.ceil(max_requests / processes))
         watch = ServerWatch(conn, profile.on_server_loss, grace)
         with LiveView(console, f"{scenario.name} {name}") as view, InterruptFlag() as interrupt:
-            if processes > 1:
+            if processes > 1 or (external and name != "serial"):
                 from loadtests.runner import run_distributed, worker_options
 
                 opts = worker_options(str(scenario_path), profile.client, params, score, conn.timeout,
                                       math.ceil(max_requests / processes), getattr(args, "token_env", None)
                                       or scenario.target.token_env, conn.db_name)
                 ctx.max_requests = None  # the master issues nothing; each worker is bounded
+                if external:
+                    console.print(f"master on {args.master_bind_host}:{args.master_bind_port}: waiting up to "
+                                  f"{args.expect_workers_timeout:g} s for {processes} worker(s)")
+                    return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
+                                           connect_timeout=args.expect_workers_timeout, watch=watch,
+                                           interrupt=interrupt, on_worker_lost=worker_lost, external=True,
+                                           bind_host=args.master_bind_host, bind_port=args.master_bind_port)
                 return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
                                        watch=watch, interrupt=interrupt, on_worker_lost=worker_lost)
             from loadtests.runner import run_local
@@ -183,6 +274,7 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
             load[key] = pj[key]
         load["timeseries"] = run.context.recorder.timeseries(run.started,
                                                              lambda end: run.shape.users_at(end - run.started))
+        load["intervals"] = run.context.recorder.intervals(run.started, run.finished)
         load["outages"] = run.outages
         load["recall_notes"] = dict(plan.recall_notes)
 
@@ -219,7 +311,8 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         pj = phase_json(serial, floor)
         load["phases"].append(pj)
         finished(serial, pj, headline=False)
-    concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=profile.processes)
+    workers = args.expect_workers if external else profile.processes
+    concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=workers)
     main = phase_json(concurrent, floor)
     load["phases"].append(main)
     main_phase(concurrent, main)
@@ -227,7 +320,10 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
     if profile.shape == "ladder":
         load["concurrency"] = concurrency_rows(concurrent)
     load["sweep"] = []
-    if profile.sweep and not args.no_sweep:
+    if profile.sweep and not args.no_sweep and external:
+        result["notes"].append("sweep skipped: a --master run drives its workers through the concurrent phase "
+                               "only (run the sweep with --processes or on one machine)")
+    elif profile.sweep and not args.no_sweep:
         point_time = parse_duration(args.sweep_time or profile.step_time)
         for params in profile.sweep:
             run = phase(f"sweep {params}", StagesShape([(point_time, profile.users)], profile.spawn_rate),

@@ -23,10 +23,13 @@ from hdrh.histogram import HdrHistogram
 HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS = 1, 3_600_000_000, 3
 #: The series never holds more windows than this (older windows are merged pairwise).
 MAX_WINDOWS = 1800
-#: Per-window latency buckets: geometric, from 10 us, ratio 2**(1/4) (about 19 % wide), enough for an hour.
-_BUCKET_BASE_US = 10.0
-_BUCKETS_PER_OCTAVE = 4
-_NUM_BUCKETS = 112
+#: Per-window latency buckets: geometric (HDR-like log buckets), from 10 us, 16 per octave (ratio 2**(1/16), about
+#: 4.4 % wide), enough for an hour. The result file's interval series (:meth:`Recorder.intervals`) stores them.
+BUCKET_BASE_US = 10.0
+BUCKETS_PER_OCTAVE = 16
+_BUCKET_BASE_US = BUCKET_BASE_US
+_BUCKETS_PER_OCTAVE = BUCKETS_PER_OCTAVE
+_NUM_BUCKETS = 1 + BUCKETS_PER_OCTAVE * 29  # 10 us * 2**29 > 1 hour
 _LOG_SCALE = _BUCKETS_PER_OCTAVE / math.log(2.0)
 #: Percentiles reported for every task.
 PERCENTILES = {"p50": 50.0, "p90": 90.0, "p95": 95.0, "p99": 99.0, "p99_9": 99.9}
@@ -76,7 +79,7 @@ class Window:
             self.buckets[b] = self.buckets.get(b, 0) + n
 
     def percentile_ms(self, pct: float) -> Optional[float]:
-        """Upper edge (ms) of the bucket holding the ``pct`` percentile (within one bucket, ~19 %)."""
+        """Upper edge (ms) of the bucket holding the ``pct`` percentile (within one bucket, ~4.4 %)."""
         total = sum(self.buckets.values())
         if not total:
             return None
@@ -250,6 +253,38 @@ class Recorder:
                          "p99_ms": win.percentile_ms(99.0),
                          "users": users_at(end) if users_at is not None else None})
         return rows
+
+    def intervals(self, start_ts: float, end_ts: float) -> dict[str, Any]:
+        """The per-window series of the run ``[start_ts, end_ts]`` for the gate's interval bootstrap (the result
+        file's ``load.intervals``; see ``docs/result-format.md``).
+
+        Windows are consecutive, ``window_s`` wide; the first ends ``t0`` seconds after ``start_ts``. Per task, one
+        value per window (empty windows as zeros): ``requests``, ``failures`` and ``latency``, each window's latency
+        histogram of successful requests as ``[first_bucket, count, count, ...]`` (consecutive bucket counts from
+        the first non-empty bucket to the last; ``[]`` when empty). Bucket ``i >= 1`` holds latencies in
+        ``(base_us * 2**((i-1)/per_octave), base_us * 2**(i/per_octave)]`` microseconds, bucket 0 up to ``base_us``.
+        ``start_partial`` / ``end_partial``: the first / last window only partly overlaps the run.
+        """
+        w = self.window_s
+        lo, hi = int(start_ts // w), int(end_ts // w)
+        if hi * w >= end_ts and hi > lo:  # the window starting exactly at end_ts holds nothing of the run
+            hi -= 1
+        tasks: dict[str, Any] = {}
+        for task in sorted({t for (_i, t) in self.series}):
+            req, fail, lat = [], [], []
+            for index in range(lo, hi + 1):
+                win = self.series.get((index, task)) or Window()
+                req.append(win.requests)
+                fail.append(win.failures)
+                if win.buckets:
+                    first, last = min(win.buckets), max(win.buckets)
+                    lat.append([first] + [win.buckets.get(b, 0) for b in range(first, last + 1)])
+                else:
+                    lat.append([])
+            tasks[task] = {"requests": req, "failures": fail, "latency": lat}
+        return {"window_s": w, "t0": round((lo + 1) * w - start_ts, 3), "windows": hi - lo + 1,
+                "start_partial": bool(lo * w < start_ts), "end_partial": bool((hi + 1) * w > end_ts),
+                "buckets": {"base_us": BUCKET_BASE_US, "per_octave": BUCKETS_PER_OCTAVE}, "tasks": tasks}
 
     def outages(self, start_ts: float) -> list[dict[str, Optional[float]]]:
         """Spans ``{start, end}`` (seconds since ``start_ts``) where every request that finished failed with a

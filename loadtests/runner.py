@@ -144,11 +144,16 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                     wait_time: Any = None, name: str = "concurrent", on_tick: Optional[OnTick] = None,
                     connect_timeout: float = 120.0, watch: Optional[ServerWatch] = None,
                     interrupt: Optional[InterruptFlag] = None,
-                    on_worker_lost: Optional[Callable[[dict[str, Any]], None]] = None) -> PhaseRun:
+                    on_worker_lost: Optional[Callable[[dict[str, Any]], None]] = None,
+                    external: bool = False, bind_host: str = "127.0.0.1",
+                    bind_port: Optional[int] = None) -> PhaseRun:
     """One phase with a master here and ``processes`` Locust workers (``loadtests/locustfile.py``) on loopback.
 
     ``worker_args``: the locustfile's options for the workers (scenario, client, search params...). Each worker
     ships its recording to the master (report_to_master, and a final message when it stops); the master sums.
+    ``external``: start no worker; bind the master to ``bind_host:bind_port`` and wait up to ``connect_timeout``
+    seconds for ``processes`` workers started elsewhere (``vdb-harness load --worker``, other machines), then run
+    exactly as with local workers (a worker that never sends its final report is listed as missing).
     A worker process that exits during the phase is reported at once (``on_worker_lost``) and listed in
     :attr:`PhaseRun.workers_lost` with the Locust node(s) whose final report never came: their data since their
     last report is missing from the sums. The phase goes on with the other workers (Locust rebalances users).
@@ -156,8 +161,13 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
     from locust.env import Environment
 
     env = Environment(user_classes=[user_class(client, ctx, wait_time)], shape_class=shape)
-    port = _free_port()
-    runner = env.create_master_runner("127.0.0.1", port)
+    port = bind_port if bind_port is not None else _free_port()
+    try:
+        runner = env.create_master_runner(bind_host, port)
+    except Exception as exc:  # zmq.ZMQError: address in use, host not ours
+        from scenarios.errors import InfrastructureError
+
+        raise InfrastructureError(f"cannot bind the Locust master to {bind_host}:{port}: {exc}") from None
     finals: set[str] = set()
     nodes: dict[str, dict[str, Any]] = {}
 
@@ -184,8 +194,8 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
 
     env.events.worker_report.add_listener(on_worker_report)
     runner.register_message(FINAL_MESSAGE, on_final)
-    logs = [tempfile.NamedTemporaryFile(prefix=f"vdb-harness-worker{i}-", suffix=".log", delete=False)
-            for i in range(processes)]
+    logs = [] if external else [tempfile.NamedTemporaryFile(prefix=f"vdb-harness-worker{i}-", suffix=".log",
+                                                            delete=False) for i in range(processes)]
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
             "--master-port", str(port), "--host", ctx.conn.uri, *worker_args]
     procs = [SpawnedProcess(argv, log.fileno()) for log in logs]
@@ -199,6 +209,13 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                           for p, log in zip(procs, logs) if p.poll() is not None]
                 from scenarios.errors import InfrastructureError
 
+                if external:
+                    runner.quit()
+                    raise InfrastructureError(
+                        f"{len(runner.clients.ready)} of {processes} expected Locust workers connected to the "
+                        f"master on {bind_host}:{port} within {connect_timeout:g} s (--expect-workers-timeout); "
+                        "start them with: vdb-harness load SCENARIO --worker --master-host HOST "
+                        f"--master-port {port} --target URI")
                 raise InfrastructureError(f"{len(runner.clients.ready)} of {processes} Locust workers connected; "
                                           f"{' | '.join(errors) or 'timed out'}")
             gevent.sleep(0.2)

@@ -1,8 +1,12 @@
 """The regression gate as a pure function: baseline and candidate results + policy in, verdict lines out.
 
-Load results are compared per task label and metric (QPS, p99, recall, error rate); each side's runs are the
-samples. A metric regresses when it is worse than the policy's threshold *and*, with enough runs on both sides,
-the one-sided Mann-Whitney test says the worsening is not noise (p < alpha). Conformance results fail the gate on
+Load results are compared per task label and metric (QPS, p50, p99, recall, error rate). With ``min_runs`` runs on
+both sides, each side's runs are the samples: a metric regresses when it is worse than the policy's threshold *and*
+the one-sided Mann-Whitney test says the worsening is not noise (p < alpha). With fewer runs (one per side is the
+common CI use), QPS, p50, p99 and error rate use the variability inside each run instead: a circular block
+bootstrap over the per-window series (``load.intervals``, see ``reports/blockboot.py``) gives a confidence interval
+of the change, and the metric regresses only when that whole interval is beyond the threshold (policy
+``intervals``/``min_intervals``). Recall, and runs without interval series, fall back to thresholds only. Conformance results fail the gate on
 any (method, server, pymilvus) row that diverges in the candidate and never in the baseline.
 """
 
@@ -11,7 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, Optional
 
+from reports.blockboot import INTERVAL_METRICS, interval_change
 from reports.inputs import LoadedResult, conformance_key, task_metrics
+from reports.intervals import TaskIntervals, task_intervals
+from scenarios.errors import BadInputError
 from reports.metrics import GATED, Metric, fmt
 from reports.policy import Policy
 from reports.stats import Comparison, compare
@@ -67,14 +74,28 @@ def _describe(c: Comparison, limit: float, status: Status, why: str) -> str:
     if c.ci is not None:
         lo, hi = c.ci
         lo_c, hi_c = ((-hi, -lo) if m.higher_is_better else (lo, hi))
-        text += f", CI {_pct(m, lo_c)}..{_pct(m, hi_c)}, p={c.p_value:.3f}"
-    text += f", n={c.n_baseline}/{c.n_candidate}; limit {_pct(m, -limit if m.higher_is_better else limit)})"
+        text += f", CI {_pct(m, lo_c)}..{_pct(m, hi_c)}"
+        text += f", p={c.p_value:.3f}" if c.p_value is not None else ""
+    if c.method == "intervals":
+        text += f", {c.n_baseline}/{c.n_candidate} windows, block {'/'.join(map(str, c.blocks or ()))}"
+    else:
+        text += f", n={c.n_baseline}/{c.n_candidate}"
+    text += f"; limit {_pct(m, -limit if m.higher_is_better else limit)})"
     return f"{text} {why}"
 
 
 def judge(c: Comparison, limit: float, alpha: float) -> tuple[Status, str]:
     """Pass or fail one comparison against ``limit`` (a worsening), with the one-phrase reason."""
     beyond = c.worse_by > limit
+    if c.method == "intervals" and c.ci is not None:
+        low, high = c.ci
+        if low > limit:
+            return "fail", "regression: the whole interval is beyond the limit"
+        if beyond:
+            return "pass", "beyond the limit but the interval includes it (within the runs' own noise)"
+        if high > limit:
+            return "pass", "within the limit (the interval reaches beyond it)"
+        return "pass", "within the limit"
     if c.p_value is None:
         return ("fail", "worse than the limit (too few runs for a noise test)") if beyond else \
                ("pass", "within the limit (too few runs for a noise test)")
@@ -87,6 +108,41 @@ def judge(c: Comparison, limit: float, alpha: float) -> tuple[Status, str]:
     return "pass", "within the limit"
 
 
+def _interval_runs(results: list[LoadedResult], label: str, policy: Policy) -> tuple[Optional[list[TaskIntervals]],
+                                                                                       Optional[str]]:
+    """Every run's interval series of ``label``, or None and why not (a missing or too short series)."""
+    out = []
+    for r in results:
+        series = task_intervals(r, label)
+        if series is None:
+            return None, f"{r.path} has no interval series for {label!r} (load.intervals; written since " \
+                         "the single-run gate)"
+        if series.n < policy.min_intervals:
+            return None, f"{r.path} has {series.n} full windows for {label!r}, fewer than min_intervals = " \
+                         f"{policy.min_intervals}"
+        out.append(series)
+    return out, None
+
+
+def _use_intervals(base: list[LoadedResult], cand: list[LoadedResult], label: str, policy: Policy,
+                   verdict: Verdict) -> Optional[tuple[list[TaskIntervals], list[TaskIntervals]]]:
+    """Both sides' interval series of ``label`` when the policy says to use them (else None, with a note)."""
+    if policy.intervals == "off":
+        return None
+    few = min(len(base), len(cand)) < policy.min_runs
+    if policy.intervals == "auto" and not few:
+        return None
+    b, why_b = _interval_runs(base, label, policy)
+    c, why_c = _interval_runs(cand, label, policy)
+    why = why_b or why_c
+    if why is not None:
+        if policy.intervals == "on":
+            raise BadInputError(f"the policy requires interval series (intervals = \"on\"): {why}")
+        verdict.notes.append(f"{label}: thresholds only for QPS and latency: {why}")
+        return None
+    return b, c
+
+
 def _gate_load(base: list[LoadedResult], cand: list[LoadedResult], policy: Policy, verdict: Verdict) -> None:
     base_tasks = [task_metrics(r) for r in base]
     cand_tasks = [task_metrics(r) for r in cand]
@@ -97,6 +153,10 @@ def _gate_load(base: list[LoadedResult], cand: list[LoadedResult], policy: Polic
     for label in sorted(labels_c - labels_b):
         verdict.notes.append(f"task {label!r} is new in the candidate (nothing to compare it with)")
     for label in sorted(labels_b & labels_c):
+        series = None
+        if any(policy.limit(label, m.key) is not None for m in GATED if m.key in INTERVAL_METRICS):
+            series = _use_intervals([r for r, t in zip(base, base_tasks) if label in t],
+                                    [r for r, t in zip(cand, cand_tasks) if label in t], label, policy, verdict)
         for seed, metric in enumerate(GATED):
             limit = policy.limit(label, metric.key)
             bvals = [v for run in base_tasks if label in run and (v := run[label].get(metric.key)) is not None]
@@ -108,8 +168,16 @@ def _gate_load(base: list[LoadedResult], cand: list[LoadedResult], policy: Polic
                     verdict.lines.append(Line("fail", label, metric.label,
                                               "measured in the baseline, not in the candidate"))
                 continue
-            c = compare(metric, bvals, cvals, min_runs=policy.min_runs, confidence=policy.confidence,
-                        resamples=policy.bootstrap_resamples, seed=seed)
+            if series is not None and metric.key in INTERVAL_METRICS:
+                b_val, c_val, est, ci, blocks = interval_change(
+                    metric, series[0], series[1], confidence=policy.confidence,
+                    resamples=policy.bootstrap_resamples, seed=seed)
+                c = Comparison(metric=metric, n_baseline=sum(s.n for s in series[0]),
+                               n_candidate=sum(s.n for s in series[1]), baseline=b_val, candidate=c_val,
+                               worse_by=est, ci=ci, p_value=None, method="intervals", blocks=tuple(blocks))
+            else:
+                c = compare(metric, bvals, cvals, min_runs=policy.min_runs, confidence=policy.confidence,
+                            resamples=policy.bootstrap_resamples, seed=seed)
             status, why = judge(c, limit, policy.alpha)
             verdict.lines.append(Line(status, label, metric.label, _describe(c, limit, status, why), c, limit))
 

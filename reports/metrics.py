@@ -38,7 +38,7 @@ ERROR_RATE = Metric("error_rate", "error rate", "", False, "failed requests / al
                     axis=(0.0, None), relative=False)
 
 #: The metrics the gate compares per task, in the order verdict lines are printed.
-GATED: tuple[Metric, ...] = (QPS, P99, RECALL, ERROR_RATE)
+GATED: tuple[Metric, ...] = (QPS, P50, P99, RECALL, ERROR_RATE)
 BY_KEY: dict[str, Metric] = {m.key: m for m in (QPS, P99, P50, RECALL, ERROR_RATE)}
 
 

@@ -7,9 +7,14 @@ Example::
                               # at which a one-sided Mann-Whitney test can reach p < 0.01)
     confidence = 0.95         # bootstrap confidence interval shown per metric
     new_divergence = true     # any new conformance divergence fails the gate
+    intervals = "auto"        # single-run gate from each run's per-window series: "auto" (when a side has fewer
+                              # than min_runs runs and every run has them), "on" (always; a run without them is
+                              # bad input), "off" (never: thresholds only below min_runs)
+    min_intervals = 10        # windows per run (after dropping its partial edge windows) the interval test needs
 
     [thresholds]              # the largest tolerated worsening (omit a key to keep its default, false to skip)
     qps_drop = 0.05           # relative: 5 % fewer requests/s
+    p50_rise = 0.05           # relative: 5 % slower median
     p99_rise = 0.05           # relative: 5 % slower p99
     recall_drop = 0.01        # absolute: 0.01 less mean recall
     error_rate_rise = 0.005   # absolute: 0.5 percentage points more failed requests
@@ -32,7 +37,7 @@ from scenarios.loader import validate_toml
 Limit = Union[Literal[False], float, None]
 
 #: threshold key -> the metric it limits
-THRESHOLD_METRIC = {"qps_drop": "qps", "p99_rise": "p99_ms", "recall_drop": "recall",
+THRESHOLD_METRIC = {"qps_drop": "qps", "p50_rise": "p50_ms", "p99_rise": "p99_ms", "recall_drop": "recall",
                     "error_rate_rise": "error_rate"}
 
 
@@ -41,12 +46,13 @@ class Thresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     qps_drop: Limit = Field(default=None, description="relative QPS drop, e.g. 0.05")
+    p50_rise: Limit = Field(default=None, description="relative p50 (median) latency rise")
     p99_rise: Limit = Field(default=None, description="relative p99 latency rise")
     recall_drop: Limit = Field(default=None, description="absolute mean-recall drop")
     error_rate_rise: Limit = Field(default=None, description="absolute error-rate rise")
 
 
-DEFAULTS = {"qps_drop": 0.05, "p99_rise": 0.05, "recall_drop": 0.01, "error_rate_rise": 0.005}
+DEFAULTS = {"qps_drop": 0.05, "p50_rise": 0.05, "p99_rise": 0.05, "recall_drop": 0.01, "error_rate_rise": 0.005}
 
 
 class Policy(BaseModel):
@@ -58,6 +64,8 @@ class Policy(BaseModel):
     confidence: float = Field(default=0.95, gt=0, lt=1)
     bootstrap_resamples: int = Field(default=2000, ge=100, le=1_000_000)
     new_divergence: bool = True
+    intervals: Literal["auto", "on", "off"] = "auto"
+    min_intervals: int = Field(default=10, ge=3, le=1_000_000)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     tasks: dict[str, Thresholds] = Field(default_factory=dict)
 

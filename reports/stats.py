@@ -29,6 +29,10 @@ class Comparison:
     worse_by: float
     ci: Optional[tuple[float, float]]
     p_value: Optional[float]
+    #: "runs" (per-run values, Mann-Whitney) or "intervals" (block bootstrap over windows; n_* count windows)
+    method: str = "runs"
+    #: block lengths of the interval bootstrap, per run (baseline runs first)
+    blocks: Optional[tuple[int, ...]] = None
 
 
 def _worse_by_many(metric: Metric, base: np.ndarray, cand: np.ndarray) -> np.ndarray:

@@ -46,20 +46,67 @@ def _recall_block(rng: np.random.Generator, mean: float, count: int, floor: floa
             "histogram": {"edges": edges.round(4).tolist(), "counts": counts.tolist()}}
 
 
+def interval_series(rng: np.random.Generator, qps: float, p50_ms: float, p99_ms: float, windows: int, *,
+                    window_noise: float = 0.1, ar: float = 0.5, error_rate: float = 0.0,
+                    tail_burst: Optional[tuple[int, int, float]] = None) -> dict[str, Any]:
+    """One task's ``load.intervals.tasks`` entry: ``windows`` 1-second windows whose level follows an AR(1)
+    process (coefficient ``ar``, stationary relative spread ``window_noise``) that slows latency and QPS
+    together; requests are Poisson, latencies lognormal with the given median and p99 (before the level).
+    ``tail_burst = (first, last, factor)`` multiplies the latencies of those windows (a transient stall)."""
+    from loadtests.recorder import _bucket
+
+    innov = window_noise * np.sqrt(max(1e-12, 1 - ar * ar))
+    level = np.empty(windows)
+    level[0] = rng.normal(0, window_noise)
+    for i in range(1, windows):
+        level[i] = ar * level[i - 1] + rng.normal(0, innov)
+    sigma = max(1e-6, np.log(p99_ms / p50_ms) / 2.3263)
+    requests, failures, latency = [], [], []
+    for i in range(windows):
+        f = float(np.exp(level[i]))
+        n = int(rng.poisson(qps / f))
+        bad = int(rng.binomial(n, error_rate)) if error_rate else 0
+        lat_us = p50_ms * 1000.0 * f * np.exp(rng.normal(0, sigma, size=n - bad))
+        if tail_burst is not None and tail_burst[0] <= i <= tail_burst[1]:
+            lat_us = lat_us * tail_burst[2]
+        counts: dict[int, int] = {}
+        for b in (_bucket(float(u)) for u in lat_us):
+            counts[b] = counts.get(b, 0) + 1
+        requests.append(n)
+        failures.append(bad)
+        if counts:
+            lo, hi = min(counts), max(counts)
+            latency.append([lo] + [counts.get(b, 0) for b in range(lo, hi + 1)])
+        else:
+            latency.append([])
+    return {"requests": requests, "failures": failures, "latency": latency}
+
+
 def load_result(seed: int = 0, *, qps_factor: float = 1.0, p99_factor: float = 1.0, recall_shift: float = 0.0,
                 error_rate: float = 0.0, noise: float = 0.03, duration_s: float = 30.0,
                 tasks: Sequence[str] = tuple(BASE_TASKS), scenario: str = "synthetic",
-                details: bool = True) -> dict[str, Any]:
-    """A ``load`` result: true values scaled by the effects, plus seeded per-run noise of relative size ``noise``."""
+                details: bool = True, intervals: bool = False, window_noise: float = 0.1,
+                ar: float = 0.5) -> dict[str, Any]:
+    """A ``load`` result: true values scaled by the effects, plus seeded per-run noise of relative size ``noise``.
+    With ``intervals``, also ``load.intervals`` (1-second windows, see :func:`interval_series`)."""
     rng = np.random.default_rng(seed)
     section: dict[str, Any] = {"profile": {"shape": "fixed", "users": 8, "run_time": f"{duration_s:g}s",
                                            "client": "sync", "processes": 1},
                                "duration_s": duration_s, "tasks": {}, "timeseries": []}
+    if intervals:
+        from loadtests.recorder import BUCKET_BASE_US, BUCKETS_PER_OCTAVE
+
+        section["intervals"] = {"window_s": 1.0, "t0": 1.0, "windows": int(duration_s), "start_partial": False,
+                                "end_partial": False, "tasks": {},
+                                "buckets": {"base_us": BUCKET_BASE_US, "per_octave": BUCKETS_PER_OCTAVE}}
     for label in tasks:
         kind, qps, p50, p99, recall = BASE_TASKS[label]
         q = qps * qps_factor * rng.lognormal(0, noise)
         lat = p99 * p99_factor * rng.lognormal(0, noise)
         med = p50 * p99_factor * rng.lognormal(0, noise)
+        if intervals:
+            section["intervals"]["tasks"][label] = interval_series(
+                rng, q, med, lat, int(duration_s), window_noise=window_noise, ar=ar, error_rate=error_rate)
         requests = max(1, int(round(q * duration_s / max(1e-9, 1 - error_rate))))
         failures = int(rng.binomial(requests, error_rate)) if error_rate else 0
         section["tasks"][label] = {

@@ -1,0 +1,164 @@
+"""False-alarm and detection rates of the single-run gate, measured on REAL single-run pairs (prints them; not a test).
+
+One embedded Milvus Lite server (started here) holds two collections prepared once: the baseline configuration
+(``--rows`` gaussian vectors) and a genuinely slower one: ``--regression rows`` (1.5x the rows, same queries) or
+``--regression topk`` (top-k 10 -> 100). Then, per trial, three short ``vdb-harness load`` runs, interleaved so time
+drift hits both kinds of pair alike: baseline A, regressed B, baseline A'. The gate (the built-in policy: 5 % limits,
+interval bootstrap on single runs) is run on
+
+  (A, A')  same configuration   -> any failure is a false alarm
+  (A, B)   slower candidate     -> a failure is a detection
+
+and the rates are printed with 95 % Wilson intervals, plus the measured QPS/p99 change of each pair. ``--keep DIR``
+keeps the result files; ``--reuse DIR`` re-gates kept results (e.g. with ``--policy``) without running the server.
+Usage: python benchmarks/bench_gate.py [--trials 10] [--seconds 20] [--users 4] [--rows 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SCENARIO = """
+name = "bench_gate"
+[dataset]
+kind = "generated"
+generator = "gaussian"
+rows = {rows}
+queries = 200
+seed = 5
+[collection]
+name = "{collection}"
+fields = [{{ name = "id", type = "INT64", primary = true }}, {{ name = "vector", type = "FLOAT_VECTOR", dim = 32 }}]
+[[indexes]]
+field = "vector"
+index_type = "FLAT"
+metric = "L2"
+[workload]
+top_k = {top_k}
+consistency_level = "Bounded"
+insert_batch_size = 5000
+[[workload.tasks]]
+kind = "dense_search"
+[load]
+users = {users}
+spawn_rate = 100
+run_time = "{seconds}s"
+"""
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval of a rate k/n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def _cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def run_load(scenario: Path, uri: str, out: Path) -> Path:
+    """One concurrent-phase-only run on the prepared collection; returns its result file."""
+    proc = _cli("load", str(scenario), "--target", uri, "--no-prepare", "--no-sweep", "--serial-time", "0s",
+                "--out", str(out))
+    if proc.returncode not in (0, 1):
+        sys.exit(f"load run failed ({proc.returncode}): {proc.stdout[-1500:]}{proc.stderr[-1500:]}")
+    return out / "result.json"
+
+
+def gate(base: Path, cand: Path, policy: str | None) -> tuple[bool, dict]:
+    """Run ``vdb-harness gate`` on one pair; (failed, gate.json)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = _cli("gate", "--baseline", str(base), "--candidate", str(cand), "--out", tmp,
+                    *(["--policy", policy] if policy else []))
+        if proc.returncode not in (0, 1):
+            sys.exit(f"gate failed ({proc.returncode}): {proc.stderr[-1500:]}")
+        return proc.returncode == 1, json.loads((Path(tmp) / "gate.json").read_text())
+
+
+def _line(data: dict, metric: str) -> str:
+    line = next((l for l in data["lines"] if l["task"] == "dense_search" and l["metric"] == metric), None)
+    if not line or line.get("worse_by") is None:
+        return f"{metric} n/a"
+    ci = line.get("ci") or [float("nan")] * 2
+    return f"{metric} worse by {line['worse_by']:+.1%} (CI {ci[0]:+.1%}..{ci[1]:+.1%})"
+
+
+def main() -> None:
+    """Prepare, run the interleaved trials (or reuse kept results), gate every pair, print the rates."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--users", type=int, default=4)
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--regression", choices=["rows", "topk"], default="rows")
+    parser.add_argument("--policy", help="gate policy file (default: built-in)")
+    parser.add_argument("--keep", help="keep the result files in this directory")
+    parser.add_argument("--reuse", help="re-gate the results kept in this directory (no server)")
+    args = parser.parse_args()
+
+    root = Path(args.reuse or args.keep or tempfile.mkdtemp(prefix="bench_gate-"))
+    trials: list[tuple[Path, Path, Path]] = []
+    if args.reuse:
+        for t in sorted(root.glob("trial*")):
+            trials.append((t / "A" / "result.json", t / "B" / "result.json", t / "A2" / "result.json"))
+    else:
+        from scenarios.embedded import EmbeddedMilvus
+
+        root.mkdir(parents=True, exist_ok=True)
+        rows_b = int(args.rows * 1.5) if args.regression == "rows" else args.rows
+        topk_b = 100 if args.regression == "topk" else 10
+        files = {}
+        for key, rows, top_k in (("A", args.rows, 10), ("B", rows_b, topk_b)):
+            files[key] = root / f"{key}.toml"
+            files[key].write_text(SCENARIO.format(rows=rows, top_k=top_k, users=args.users, seconds=args.seconds,
+                                                  collection=f"bench_gate_{key.lower()}"))
+        with EmbeddedMilvus() as server:
+            for key in ("A", "B"):
+                prep = _cli("load", str(files[key]), "--target", server.uri, "--prepare-only",
+                            "--out", str(root / f"prep_{key}"))
+                if prep.returncode != 0:
+                    sys.exit(f"prepare {key} failed: {prep.stdout[-1500:]}{prep.stderr[-1500:]}")
+            for i in range(args.trials):
+                t0 = time.time()
+                d = root / f"trial{i:02d}"
+                a = run_load(files["A"], server.uri, d / "A")
+                b = run_load(files["B"], server.uri, d / "B")
+                a2 = run_load(files["A"], server.uri, d / "A2")
+                trials.append((a, b, a2))
+                print(f"trial {i + 1}/{args.trials} ran in {time.time() - t0:.0f} s", flush=True)
+    false_alarms = detections = 0
+    for i, (a, b, a2) in enumerate(trials):
+        fa, same = gate(a, a2, args.policy)
+        det, slow = gate(a, b, args.policy)
+        false_alarms += fa
+        detections += det
+        print(f"trial {i + 1:2d}  same config: {'FAIL' if fa else 'pass'}  {_line(same, 'QPS')}, "
+              f"{_line(same, 'p99 latency')}", flush=True)
+        print(f"          slower    : {'FAIL' if det else 'pass'}  {_line(slow, 'QPS')}, "
+              f"{_line(slow, 'p99 latency')}", flush=True)
+    n = len(trials)
+    lo, hi = wilson(false_alarms, n)
+    print(f"\nsingle-run gate on real embedded-server pairs ({args.seconds} s runs, {args.users} users, "
+          f"{args.rows} x 32 FLAT; regression: {args.regression}; results in {root})")
+    print(f"false alarms (same configuration) : {false_alarms}/{n} = {false_alarms / max(n, 1):.0%} "
+          f"(95 % CI {lo:.0%}..{hi:.0%})")
+    lo, hi = wilson(detections, n)
+    print(f"detection ({'1.5x rows' if args.regression == 'rows' else 'top-k 10 -> 100'})       : "
+          f"{detections}/{n} = {detections / max(n, 1):.0%} (95 % CI {lo:.0%}..{hi:.0%})")
+
+
+if __name__ == "__main__":
+    main()
