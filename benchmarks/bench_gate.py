@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -134,11 +135,14 @@ def main() -> None:
             for i in range(args.trials):
                 t0 = time.time()
                 d = root / f"trial{i:02d}"
-                a = run_load(files["A"], server.uri, d / "A")
-                b = run_load(files["B"], server.uri, d / "B")
-                a2 = run_load(files["A"], server.uri, d / "A2")
-                trials.append((a, b, a2))
-                print(f"trial {i + 1}/{args.trials} ran in {time.time() - t0:.0f} s", flush=True)
+                loads = []
+                for key, sub in (("A", "A"), ("B", "B"), ("A", "A2")):
+                    loads.append(os.getloadavg()[0])
+                    run_load(files[key], server.uri, d / sub)
+                trials.append((d / "A" / "result.json", d / "B" / "result.json", d / "A2" / "result.json"))
+                print(f"trial {i + 1}/{args.trials} ran in {time.time() - t0:.0f} s; machine load average "
+                      f"(1 min) before A, B, A': {', '.join(f'{x:.1f}' for x in loads)} on {os.cpu_count()} "
+                      "CPUs", flush=True)
     false_alarms = detections = 0
     for i, (a, b, a2) in enumerate(trials):
         fa, same = gate(a, a2, args.policy)

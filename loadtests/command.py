@@ -99,7 +99,7 @@ def _check_distribution_flags(args: argparse.Namespace) -> None:
         raise BadInputError("--master and --worker exclude each other (run one process of each)")
     if worker and not args.master_host:
         raise BadInputError("--worker needs --master-host HOST (where `vdb-harness load --master` runs)")
-    if master and not args.expect_workers:
+    if master and args.expect_workers is None:
         raise BadInputError("--master needs --expect-workers N (how many workers to wait for)")
     if args.expect_workers is not None and not master:
         raise BadInputError("--expect-workers is a --master option")
@@ -274,7 +274,9 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
             load[key] = pj[key]
         load["timeseries"] = run.context.recorder.timeseries(run.started,
                                                              lambda end: run.shape.users_at(end - run.started))
-        load["intervals"] = run.context.recorder.intervals(run.started, run.finished)
+        # the shape's own span: after it the users stop, and those windows would read as a QPS drop
+        load["intervals"] = run.context.recorder.intervals(run.started, min(run.finished,
+                                                                            run.started + run.shape.duration))
         load["outages"] = run.outages
         load["recall_notes"] = dict(plan.recall_notes)
 

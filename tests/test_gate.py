@@ -147,3 +147,159 @@ def test_cli_bad_input_is_one_message_exit_2(tmp_path: Path, capsys: pytest.Capt
     assert named in err.replace("\n", "") and "Traceback" not in err
     if problem == "policy_key":
         assert "thresholds.qps_dorp" in err
+
+
+# ---------------------------------------------------------------- single runs: block bootstrap over windows
+
+import numpy as np  # noqa: E402
+
+from reports.blockboot import block_length, circular_counts, histogram_percentile, interval_change  # noqa: E402
+from reports.intervals import task_intervals  # noqa: E402
+from reports.metrics import P99, QPS  # noqa: E402
+from loadtests.recorder import BUCKET_BASE_US, BUCKETS_PER_OCTAVE, Recorder  # noqa: E402
+
+SINGLE = Policy(bootstrap_resamples=500)
+
+
+def _single(seed: int, **effects: Any) -> list[LoadedResult]:
+    return _wrap([load_result(seed, noise=0.0, intervals=True, details=False, ar=0.3, **effects)])
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.normal()
+    return x
+
+
+def test_block_length_follows_the_autocorrelation() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    floor = round(1.5 * n ** (1 / 3))
+    white = [block_length(rng.normal(size=n)) for _ in range(10)]
+    sticky = [block_length(_ar1(rng, n, 0.9)) for _ in range(10)]
+    assert max(white) <= floor + 1  # no memory: the floor of the rule
+    assert min(sticky) > 1.5 * floor  # strong memory: much longer blocks (theory: about 38 here)
+    assert block_length([5.0] * 30) == round(1.5 * 30 ** (1 / 3))
+    assert block_length(rng.normal(size=9)) <= 3  # never fewer than three blocks per resample
+
+
+def test_circular_block_resamples_keep_length_and_blocks() -> None:
+    counts = circular_counts(20, 4, 300, np.random.default_rng(0))
+    assert counts.shape == (300, 20) and (counts.sum(axis=1) == 20).all()
+    # a block of 4 from a start s covers s..s+3 (wrapping): every window is used in some resample
+    assert (counts.sum(axis=0) > 0).all()
+
+
+def test_histogram_percentile_is_within_a_bucket_of_the_exact_value() -> None:
+    rng = np.random.default_rng(1)
+    lat_ms = rng.lognormal(np.log(12.0), 0.6, size=5000)
+    rec = Recorder()
+    for x in lat_ms:
+        rec.record("t", 100.2, x / 1000.0)
+    series = rec.intervals(100.0, 101.0)
+    raw = series["tasks"]["t"]["latency"][0]
+    hist = np.zeros(raw[0] + len(raw) - 1)
+    hist[raw[0]:] = raw[1:]
+    i = np.arange(hist.size, dtype=float)
+    upper = BUCKET_BASE_US * 2 ** (i / BUCKETS_PER_OCTAVE) / 1000
+    lower = np.where(i == 0, 0, BUCKET_BASE_US * 2 ** ((i - 1) / BUCKETS_PER_OCTAVE) / 1000)
+    width = 2 ** (1 / BUCKETS_PER_OCTAVE) - 1  # about 4.4 %
+    for pct in (50.0, 99.0):
+        got = float(histogram_percentile(hist, lower, upper, pct)[0])
+        assert got == pytest.approx(np.percentile(lat_ms, pct), rel=width)
+
+
+def test_recorder_intervals_cover_the_run_and_mark_partial_windows() -> None:
+    rec = Recorder()
+    start = 1000.5
+    for k in range(40):  # 4 requests per second for 10 s, one failure per second
+        ts = start + k * 0.25
+        rec.record("search", ts, 0.01, "milvus:1" if k % 4 == 0 else None)
+    data = rec.intervals(start, start + 10.0)
+    assert data["start_partial"] and data["end_partial"] and data["t0"] == 0.5
+    task = data["tasks"]["search"]
+    assert sum(task["requests"]) == 40 and sum(task["failures"]) == 10
+    assert len(task["requests"]) == data["windows"] == 11
+    assert all(sum(h[1:]) == r - f for h, r, f in zip(task["latency"], task["requests"], task["failures"]))
+    result = load_result(0, details=False)
+    result["load"]["intervals"] = data
+    series = task_intervals(_wrap([result])[0], "search")
+    assert series is not None and series.n == 9  # both partial edge windows dropped
+    assert int(series.successes.sum()) == sum(task["requests"][1:-1]) - sum(task["failures"][1:-1])
+
+
+def test_interval_change_measures_a_known_shift() -> None:
+    base = task_intervals(_single(1)[0], "dense_search")
+    slow = task_intervals(_single(2, qps_factor=0.7)[0], "dense_search")
+    b, c, est, (lo, hi), blocks = interval_change(QPS, [base], [slow], resamples=500)
+    assert 0.2 < est < 0.4 and lo < est < hi and lo > 0.05  # about 30 % worse, and surely so
+    _b, _c, est, (lo, hi), _ = interval_change(P99, [base], [base], resamples=500)
+    assert est == 0.0 and lo <= 0.0 <= hi
+
+
+def _single_rate(trials: int, **effects: Any) -> float:
+    return sum(run_gate(_single(2 * t), _single(2 * t + 1, **effects), SINGLE).failed
+               for t in range(trials)) / trials
+
+
+def test_single_run_gate_rates_on_synthetic_series(capsys: pytest.CaptureFixture[str]) -> None:
+    """One run per side, 30 one-second windows, AR(0.3) window-level noise of 10 %, Poisson requests, lognormal
+    latencies; 3 tasks x 4 interval metrics + recall per gate."""
+    trials = 30
+    cases = {"same configuration": _single_rate(trials),
+             "20 % QPS drop": _single_rate(trials, qps_factor=0.8),
+             "25 % latency rise": _single_rate(trials, p99_factor=1.25),
+             "2 % error rate": _single_rate(trials, error_rate=0.02)}
+    with capsys.disabled():
+        print(f"\nsingle-run gate on synthetic interval series, {trials} trials:")
+        for name, rate in cases.items():
+            print(f"  {name:25} {'false alarms' if name.startswith('same') else 'detected':12} {rate:6.1%}")
+    assert cases["same configuration"] <= 0.10
+    for name in ("20 % QPS drop", "25 % latency rise", "2 % error rate"):
+        assert cases[name] >= 0.95, name
+
+
+def test_single_runs_use_intervals_and_say_so() -> None:
+    verdict = run_gate(_single(5), _single(6, qps_factor=0.6), SINGLE)
+    qps = next(l for l in verdict.lines if l.metric == "QPS" and l.task == "dense_search")
+    assert qps.status == "fail" and "windows" in qps.text and "block" in qps.text
+    assert qps.comparison is not None and qps.comparison.method == "intervals"
+    recall = next(l for l in verdict.lines if l.metric == "recall" and l.task == "dense_search")
+    assert "too few runs" in recall.text  # recall has no interval series: thresholds only
+
+
+def test_intervals_policy_off_auto_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    off = run_gate(_single(5), _single(6), Policy(intervals="off"))
+    assert all(l.comparison is None or l.comparison.method == "runs" for l in off.lines)
+    # auto, series missing on one side: thresholds only, with a note naming the file
+    bare = _wrap([load_result(7, noise=0.0, details=False)])
+    auto = run_gate(_single(5), bare, SINGLE)
+    assert any("no interval series" in n and "run0" in n for n in auto.notes)
+    # auto, too few windows: a note
+    short = _wrap([load_result(8, noise=0.0, intervals=True, details=False, duration_s=5)])
+    assert any("fewer than min_intervals" in n for n in run_gate(_single(5), short, SINGLE).notes)
+    # on: a result without the series is bad input, exit 2, naming the file
+    base = _write(tmp_path, "b", [load_result(1, noise=0.0, intervals=True, details=False)])
+    cand = _write(tmp_path, "c", [load_result(2, noise=0.0, details=False)])
+    policy = tmp_path / "gate.toml"
+    policy.write_text('intervals = "on"\n')
+    assert main(["gate", "--baseline", *base, "--candidate", *cand, "--policy", str(policy)]) == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "intervals = \"on\"" in err and cand[0] in err and "Traceback" not in err
+    policy.write_text('intervals = "sometimes"\n')
+    assert main(["gate", "--baseline", *base, "--candidate", *base, "--policy", str(policy)]) == 2
+
+
+def test_multi_run_sides_keep_the_rank_test_and_can_use_intervals() -> None:
+    base = _wrap([load_result(10 + i, intervals=True, details=False) for i in range(5)])
+    cand = _wrap([load_result(20 + i, intervals=True, details=False, qps_factor=0.8) for i in range(5)])
+    auto = run_gate(base, cand, SINGLE)  # enough runs: Mann-Whitney as before
+    qps = next(l for l in auto.lines if l.metric == "QPS" and l.task == "dense_search")
+    assert qps.comparison.method == "runs" and "p=" in qps.text and qps.status == "fail"
+    on = run_gate(base, cand, Policy(intervals="on", bootstrap_resamples=500))
+    qps = next(l for l in on.lines if l.metric == "QPS" and l.task == "dense_search")
+    assert qps.comparison.method == "intervals" and qps.comparison.n_baseline == 150 and qps.status == "fail"
+    same = run_gate(base, _wrap([load_result(30 + i, intervals=True, details=False) for i in range(5)]),
+                    Policy(intervals="on", bootstrap_resamples=500))
+    assert not same.failed
