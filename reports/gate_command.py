@@ -1,8 +1,11 @@
 """Compare candidate results against baseline results and say, metric by metric, whether anything regressed.
 
-Give each side one or more result files (or directories holding result.json): repeated runs of the same
-scenario make the gate noise-aware (a one-sided Mann-Whitney test per metric and a bootstrap confidence interval;
-5 runs per side by default, fewer means thresholds only). Load results are compared per task: QPS drop, p99 rise,
+Give each side one or more result files (or directories holding result.json). With 5 runs per side (min_runs) the
+runs are the samples: a one-sided Mann-Whitney test per metric and a bootstrap confidence interval. With fewer (one
+run per side is the common CI use), QPS, p50, p99 and error rate are judged from the variability inside each run:
+a circular block bootstrap over its 1-second windows (load.intervals) gives a confidence interval of the change, and
+a metric fails only when the whole interval is beyond its limit; recall, and results without interval series, use
+the thresholds alone (policy keys intervals = auto|on|off, min_intervals). Load results are compared per task: QPS drop, p99 rise,
 recall drop, error-rate rise, against the thresholds of --policy (see reports/policy.py for the file format).
 Conformance results fail the gate on any new divergence. With --out DIR, writes DIR/gate.json and DIR/gate.md.
 

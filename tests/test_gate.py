@@ -15,6 +15,7 @@ import pytest
 from reports.cli import main
 from reports.gate import run_gate
 from reports.inputs import LoadedResult
+from reports.inputs import load as inputs_load
 from reports.policy import Policy
 from reports.synthetic import conformance_result, load_result, run_set
 from scenarios.results import write_result
@@ -303,3 +304,67 @@ def test_multi_run_sides_keep_the_rank_test_and_can_use_intervals() -> None:
     same = run_gate(base, _wrap([load_result(30 + i, intervals=True, details=False) for i in range(5)]),
                     Policy(intervals="on", bootstrap_resamples=500))
     assert not same.failed
+
+
+def test_interval_series_follow_the_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema", reason="pip install jsonschema to check results against the schema")
+    from scenarios.results import SCHEMA_PATH
+
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    rec = Recorder()
+    for k in range(50):
+        rec.record("search", 10.3 + k * 0.1, 0.002 * (1 + k % 7), None if k % 9 else "milvus:1")
+    doc = json.loads(json.dumps(load_result(3, intervals=True, details=False)))
+    doc["load"]["intervals"] = json.loads(json.dumps(rec.intervals(10.3, 15.3)))
+    assert not list(validator.iter_errors(doc)), [e.message for e in validator.iter_errors(doc)]
+    doc["load"]["intervals"]["tasks"]["search"]["latency"][0] = [-1, 2]
+    assert list(validator.iter_errors(doc))
+
+
+GATE_SCENARIO = """
+name = "gate_pair"
+[dataset]
+kind = "generated"
+generator = "gaussian"
+rows = 1500
+queries = 50
+seed = 2
+[collection]
+name = "gate_pair"
+fields = [{ name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 16 }]
+[[indexes]]
+field = "vector"
+index_type = "FLAT"
+metric = "L2"
+[workload]
+top_k = 5
+[[workload.tasks]]
+kind = "dense_search"
+[load]
+users = 2
+spawn_rate = 50
+run_time = "14s"
+"""
+
+
+@pytest.mark.server
+@pytest.mark.slow  # two real runs; on a machine shared with other heavy jobs a same-config pair can truly differ
+def test_two_real_single_runs_of_one_configuration_pass_the_gate(milvus: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    scenario = tmp_path / "gate_pair.toml"
+    scenario.write_text(GATE_SCENARIO)
+    cli = [sys.executable, "-m", "reports.cli", "load", str(scenario), "--target", milvus.uri]
+    prep = subprocess.run([*cli, "--prepare-only", "--out", str(tmp_path / "prep")], capture_output=True, text=True,
+                          timeout=300)
+    assert prep.returncode == 0, prep.stderr[-2000:]
+    for side in ("base", "cand"):
+        proc = subprocess.run([*cli, "--no-prepare", "--no-sweep", "--serial-time", "0s", "--out",
+                               str(tmp_path / side)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    verdict = run_gate(inputs_load([tmp_path / "base"]), inputs_load([tmp_path / "cand"]), Policy())
+    qps = next(l for l in verdict.lines if l.metric == "QPS")
+    assert qps.comparison is not None and qps.comparison.method == "intervals"
+    assert qps.comparison.n_baseline >= 10
+    assert not verdict.failed, "\n".join(l.render() for l in verdict.lines)
