@@ -235,9 +235,13 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
     score = not args.no_recall
     grace = parse_duration(profile.server_loss_grace)
 
+    def gone(w: dict[str, Any]) -> str:
+        if w["pid"] is None:  # a --worker on another machine: only its heartbeats are seen
+            return f"Locust worker {w['worker']} stopped answering (heartbeats lost)"
+        return f"Locust worker {w['worker']} (pid {w['pid']}) exited with code {w['exit_code']}"
+
     def worker_lost(entry: dict[str, Any]) -> None:
-        console.print(f"[bold red]Locust worker {entry['worker']} (pid {entry['pid']}) exited with code "
-                      f"{entry['exit_code']} {entry['at_s']:.1f} s into the phase[/]; its data since its last "
+        console.print(f"[bold red]{gone(entry)} {entry['at_s']:.1f} s into the phase[/]; its data since its last "
                       f"report is missing; log: {entry['log']}")
 
     external = bool(getattr(args, "master", False))
@@ -291,8 +295,7 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                               for o in run.outages)
             result["notes"].append(f"{run.name} phase: server outage(s) at {spans} (seconds since the phase start)")
         for w in run.workers_lost:
-            result["notes"].append(f"{run.name} phase: Locust worker {w['worker']} (pid {w['pid']}) exited with "
-                                   f"code {w['exit_code']} at {w['at_s']:.1f} s; missing: {w['missing']}; Locust "
+            result["notes"].append(f"{run.name} phase: {gone(w)} at {w['at_s']:.1f} s; missing: {w['missing']}; Locust "
                                    f"node(s) without a final report: {', '.join(w['nodes_without_final_report']) or 'none'}")
         if run.interrupted:
             raise KeyboardInterrupt

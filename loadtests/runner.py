@@ -224,6 +224,14 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
         started = time.time()
 
         def check_workers(elapsed: float) -> None:
+            if external:  # no process to watch: a worker whose heartbeats stopped (Locust marks it missing)
+                for w in runner.clients.missing:
+                    if not any(x["worker"] == w.id for x in lost) and not nodes.get(w.id, {}).get("final"):
+                        entry = {"worker": w.id, "pid": None, "exit_code": None, "at_s": round(elapsed, 3),
+                                 "log": "on the worker's machine"}
+                        lost.append(entry)
+                        if on_worker_lost is not None:
+                            on_worker_lost(entry)
             for i, p in enumerate(procs):
                 if p.poll() is not None and not any(w["worker"] == i for w in lost):
                     entry = {"worker": i, "pid": p.pid, "exit_code": p.returncode, "at_s": round(elapsed, 3),

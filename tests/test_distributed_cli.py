@@ -148,3 +148,38 @@ def test_master_and_two_workers_on_loopback_merge_like_processes(milvus: Connect
     # the merged per-window series covers the shape's span (requests finishing after it, while users stop, are not)
     windowed = sum(load["intervals"]["tasks"]["dense_search"]["requests"])
     assert 0.7 * task["requests"] <= windowed <= task["requests"]
+
+
+@pytest.mark.server
+def test_a_worker_that_disappears_mid_run_fails_the_master_with_exit_2(milvus: Connection, scenario: Path,
+                                                                        tmp_path: Path) -> None:
+    import signal
+
+    out = tmp_path / "out"
+    port = _free_port()
+    master_log = tmp_path / "master.log"
+    with open(master_log, "w") as mlog, open(tmp_path / "w.log", "w") as wlog:
+        master = subprocess.Popen(_cli(str(scenario), "--target", milvus.uri, "--master", "--expect-workers", "1",
+                                       "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                                       "--run-time", "40s", "--out", str(out)),
+                                  stdout=mlog, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        worker = subprocess.Popen(_cli(str(scenario), "--target", milvus.uri, "--worker", "--master-host",
+                                       "127.0.0.1", "--master-port", str(port)),
+                                  stdout=wlog, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 150
+            while "phase started" not in master_log.read_text() and time.monotonic() < deadline:
+                assert master.poll() is None, master_log.read_text()[-3000:]
+                time.sleep(0.5)
+            time.sleep(3)
+            os.killpg(worker.pid, signal.SIGKILL)  # the worker and its Locust process, as a machine that dies
+            code = master.wait(timeout=150)
+        finally:
+            for p in (master, worker):
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(timeout=10)
+    assert code == 2, master_log.read_text()[-3000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "error"
+    assert any("stopped answering" in n for n in result["notes"]), result["notes"]
