@@ -55,7 +55,8 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
         return {"status": l.status, "task": l.task, "metric": l.metric, "text": l.text, "limit": l.limit,
                 **({"baseline": c.baseline, "candidate": c.candidate, "worse_by": c.worse_by,
                     "ci": list(c.ci) if c.ci else None, "p_value": c.p_value,
-                    "n": [c.n_baseline, c.n_candidate]} if c else {})}
+                    "n": [c.n_baseline, c.n_candidate], "method": c.method,
+                    **({"blocks": list(c.blocks)} if c.blocks else {})} if c else {})}
     return {"verdict": "fail" if verdict.failed else "pass", "lines": [line(l) for l in verdict.lines],
             "notes": verdict.notes}
 
