@@ -6,8 +6,9 @@ the one-sided Mann-Whitney test says the worsening is not noise (p < alpha). Wit
 common CI use), QPS, p50, p99 and error rate use the variability inside each run instead: a circular block
 bootstrap over the per-window series (``load.intervals``, see ``reports/blockboot.py``) gives a confidence interval
 of the change, and the metric regresses only when that whole interval is beyond the threshold (policy
-``intervals``/``min_intervals``). Recall, and runs without interval series, fall back to thresholds only. Conformance results fail the gate on
-any (method, server, pymilvus) row that diverges in the candidate and never in the baseline.
+``intervals``/``min_intervals``). Recall, and runs without interval series, fall back to thresholds only.
+Conformance results fail the gate on any (method, server, pymilvus) row that diverges in the candidate and never
+in the baseline.
 """
 
 from __future__ import annotations
