@@ -171,6 +171,16 @@ def main() -> None:
         rates.append((level, false_alarms, detections))
     n = len(trials)
     what = "1.5x rows" if args.regression == "rows" else "top-k 10 -> 100"
+    if args.reuse and trials:  # describe the kept runs, not this invocation's defaults
+        import json
+
+        first = json.loads(trials[0][0].read_text())
+        profile = first["load"]["profile"]
+        args.seconds, args.users = profile["run_time"].rstrip("s"), profile["users"]
+        args.rows = first["dataset"]["rows"]
+        slow = json.loads(trials[0][1].read_text())
+        what = (f"{slow['dataset']['rows'] / args.rows:g}x rows" if slow["dataset"]["rows"] != args.rows
+                else "top-k 10 -> 100")
     print(f"\nsingle-run gate on {n} real embedded-server trials ({args.seconds} s runs, {args.users} users, "
           f"{args.rows} x 32 FLAT; regression: {what}; limits 5 %; results in {root})")
     for level, false_alarms, detections in rates:
