@@ -14,7 +14,7 @@ keeps the result files; ``--reuse DIR`` re-gates kept results (e.g. with ``--pol
 The default size (30,000 x 32, FLAT) makes the search scan dominate a request on Milvus Lite 3, so 1.5x the rows
 is a real slowdown (about -35 % QPS); at 3,000 rows the per-request overhead dominates and 1.5x rows is not
 measurably slower, which would make "detection" meaningless.
-Usage: python benchmarks/bench_gate.py [--trials 10] [--seconds 20] [--users 4] [--rows 30000]
+Usage: python benchmarks/bench_gate.py [--trials 10] [--seconds 30] [--users 4] [--rows 30000]
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def main() -> None:
     """Prepare, run the interleaved trials (or reuse kept results), gate every pair, print the rates."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=10)
-    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--rows", type=int, default=30000)
     parser.add_argument("--regression", choices=["rows", "topk"], default="rows")
