@@ -124,10 +124,10 @@ def _check_distribution_flags(args: argparse.Namespace) -> None:
 def run_worker(args: argparse.Namespace) -> int:
     """``vdb-harness load --worker``: one Locust worker (``loadtests/locustfile.py``) for a remote master; returns
     its exit code. The master decides users and duration; this process generates load and ships its recording."""
-    import subprocess
     import sys
+    import time
 
-    from loadtests.runner import LOCUSTFILE, worker_options
+    from loadtests.runner import SpawnedProcess, worker_argv, worker_options
     from scenarios.loader import load_scenario, resolve_scenario_path
 
     scenario_path = resolve_scenario_path(args.scenario).resolve()
@@ -139,11 +139,23 @@ def run_worker(args: argparse.Namespace) -> int:
                             "it): a worker starts no server")
     opts = worker_options(str(scenario_path), profile.client, None, not args.no_recall, target.timeout,
                           profile.max_requests, target.token_env, target.db_name)
-    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", args.master_host,
-            "--master-port", str(args.master_port), "--host", target.target, *opts]
+    argv = worker_argv(args.master_host, args.master_port, target.target, opts)
     print(f"vdb-harness load worker: {scenario.name} -> {target.target}, master {args.master_host}:"
           f"{args.master_port}", flush=True)
-    return subprocess.run(argv, env={**__import__("os").environ, "GRPC_ENABLE_FORK_SUPPORT": "0"}).returncode
+    # posix_spawn, never fork: this process has gRPC loaded under gevent (see SpawnedProcess)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    proc = SpawnedProcess(argv, stderr_fd=2, stdout_fd=1)
+    try:
+        while proc.poll() is None:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        proc.kill()
+        raise
+    code = int(proc.returncode or 0)
+    if code == -1:  # reaped by gevent's child watcher: the code is unknown, the worker's own log tells
+        return 0
+    return code if code >= 0 else 1  # killed by a signal
 
 
 def run(args: argparse.Namespace) -> int:

@@ -196,8 +196,7 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
     runner.register_message(FINAL_MESSAGE, on_final)
     logs = [] if external else [tempfile.NamedTemporaryFile(prefix=f"vdb-harness-worker{i}-", suffix=".log",
                                                             delete=False) for i in range(processes)]
-    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", "127.0.0.1",
-            "--master-port", str(port), "--host", ctx.conn.uri, *worker_args]
+    argv = worker_argv("127.0.0.1", port, ctx.conn.uri, worker_args)
     procs = [SpawnedProcess(argv, log.fileno()) for log in logs]
     lost: list[dict[str, Any]] = []
     try:
@@ -284,9 +283,11 @@ class SpawnedProcess:
     """A child started with ``posix_spawn``: no fork, so gRPC's fork handlers never run in this process (with
     gevent's fork-based Popen they could break this process' gRPC poller). stdin/stdout are /dev/null."""
 
-    def __init__(self, argv: list[str], stderr_fd: int) -> None:
+    def __init__(self, argv: list[str], stderr_fd: int, stdout_fd: Optional[int] = None) -> None:
+        """Start ``argv``; its stderr goes to ``stderr_fd``, its stdout to ``stdout_fd`` (default: /dev/null)."""
         actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0) if stdout_fd is None else
+                   (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
                    (os.POSIX_SPAWN_DUP2, stderr_fd, 2)]
         env = {**os.environ, "GRPC_ENABLE_FORK_SUPPORT": "0"}
         self.pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
@@ -318,6 +319,13 @@ class SpawnedProcess:
             pass
         gevent.sleep(0.2)
         self.poll()
+
+
+def worker_argv(master_host: str, master_port: int, uri: str, worker_args: list[str]) -> list[str]:
+    """The command line of one Locust worker process running our locustfile (local ``--processes`` workers and
+    ``vdb-harness load --worker`` alike)."""
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", master_host,
+            "--master-port", str(master_port), "--host", uri, *worker_args]
 
 
 def worker_options(scenario_path: str, client: str, search_params: Optional[dict[str, Any]], score_recall: bool,
