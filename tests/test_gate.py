@@ -51,7 +51,7 @@ def test_false_alarm_and_detection_rates(capsys: pytest.CaptureFixture[str]) -> 
     }
     with capsys.disabled():
         print(f"\ngate rates over {TRIALS} seeded trials, {RUNS} runs per side, {NOISE:.0%} noise, "
-              f"3 tasks x 4 metrics per gate (alpha {POLICY.alpha}):")
+              f"3 tasks x 5 metrics per gate (alpha {POLICY.alpha}):")
         for name, rate in cases.items():
             kind = "false alarms" if name.startswith(("no change", "noise")) else \
                 "failed" if name.startswith("small") else "detected"
