@@ -16,7 +16,8 @@ outside the window for every variant alike.
 
 Ratios printed: ours / raw (goal >= 0.95), recall cost 1 - ours / ours-norec (goal <= 3 %), async / sync, and
 ours / contrib (goal >= 1.0), from QPS and from client CPU per request. Usage:
-python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2]
+python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2] [--target embedded|http://HOST:PORT]
+[--backend lite]  (the server flags are the CLI's: an embedded server by default, or a running one)
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from scenarios.cli_common import add_target_flags, target_from_args
 
 #: A light collection (a few ms per search), so client-side overhead is visible next to the server's work.
 SCENARIO_TOML = """
@@ -54,7 +57,9 @@ kind = "dense_search"
 SCENARIO = str(Path(tempfile.gettempdir()) / "vdb_harness_bench_load.toml")
 #: Seconds every variant runs before its measured window opens.
 WARMUP_S = 1.5
-VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib")
+VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib", "lean")
+#: Variant -> the --client its users are.
+CLIENT_OF = {"ours": "sync", "ours-norec": "sync", "ours-async": "async", "lean": "lean"}
 
 
 def child(variant: str, uri: str, users: int, seconds: float) -> dict:
@@ -77,6 +82,9 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
 
     plan = load_plan(scenario, path.parent, with_recall=variant != "ours-norec")
     ctx = plan.context(Connection(uri=uri, timeout=30), score_recall=variant != "ours-norec")
+    independent: list[float] = []
+    if variant == "lean":
+        _time_lean_rpcs(independent)
     marks: list[tuple[float, float, int, int]] = []  # (wall, cpu, ok, failures) when the window opens / closes
 
     def mark() -> None:
@@ -90,13 +98,48 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
         elif len(marks) == 1 and time.perf_counter() - marks[0][0] >= seconds:
             mark()
 
-    run_local(ctx, "async" if variant == "ours-async" else "sync",
+    run_local(ctx, CLIENT_OF[variant],
               StagesShape([(WARMUP_S + seconds + 1.0, users)], float(users) * 100), on_tick=on_tick)
     if len(marks) < 2:
         raise RuntimeError(f"the phase ended before its measured window closed ({len(marks)} marks)")
     (w0, c0, ok0, f0), (w1, c1, ok1, f1) = marks[:2]
-    return {"ok": ok1 - ok0, "failures": f1 - f0, "seconds": w1 - w0, "cpu_s": c1 - c0,
-            "recall_memo": ctx.recall.memo_entries()}
+    out = {"ok": ok1 - ok0, "failures": f1 - f0, "seconds": w1 - w0, "cpu_s": c1 - c0,
+           "recall_memo": ctx.recall.memo_entries()}
+    label = plan.scenario.workload.tasks[0].label
+    if label in ctx.recall.stats and ctx.recall.stats[label].count:
+        out["recall"] = ctx.recall.stats[label].summary()["mean"]
+    if independent:
+        rec = ctx.recorder.tasks[label]
+        out["latency_ms"] = {"reported_mean": rec.histogram.get_mean_value() / 1000.0,
+                             "reported_p50": rec.histogram.get_value_at_percentile(50.0) / 1000.0,
+                             "independent_mean": statistics.fmean(independent),
+                             "independent_p50": statistics.median(independent), "n": len(independent),
+                             "reported_n": rec.histogram.get_total_count()}
+    return out
+
+
+def _time_lean_rpcs(sink: list[float]) -> None:
+    """Time every RPC of the lean users with perf_counter, outside the user's own timing (an independent check)."""
+    from loadtests import lean
+    from loadtests.users import USER_CLASSES
+
+    class TimedLean(lean.MilvusLeanUser):
+        abstract = True
+
+        def _open(self) -> None:
+            super()._open()
+
+            def timed(send):  # noqa: ANN001, ANN202
+                def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                    t0 = time.perf_counter()
+                    try:
+                        return send(*args, **kwargs)
+                    finally:
+                        sink.append((time.perf_counter() - t0) * 1000.0)
+                return call
+            self.rpcs = {name: timed(send) for name, send in self.rpcs.items()}
+
+    USER_CLASSES["lean"] = TimedLean
 
 
 def _queries(scenario, path) -> list:
@@ -191,15 +234,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "URI"), help=argparse.SUPPRESS)
+    add_target_flags(parser)  # --target / --backend / --backend-python: the same flags (and parsing) as the CLI's
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], args.users, args.seconds)))
         return
 
-    from scenarios.embedded import EmbeddedMilvus
+    from scenarios.targets import open_target
 
     Path(SCENARIO).write_text(SCENARIO_TOML)
-    with EmbeddedMilvus() as server:
+    with open_target(target_from_args(args)) as server:
+        engine = (f"{server.embedded.engine} {server.embedded.backend_version}" if server.embedded
+                  else f"the server at {server.uri}")
         prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
                                "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
                               capture_output=True, text=True, timeout=600)
@@ -223,7 +269,7 @@ def main() -> None:
     med = {v: statistics.median(q) for v, q in qps.items()}
     cpu = {v: statistics.median(q) for v, q in cpu_us.items()}
     print(f"\n{args.users} users, {args.seconds:.0f} s per run, median of {args.rounds} rounds, "
-          f"scenario bench_load (5k x 32, FLAT) on embedded Milvus Lite")
+          f"scenario bench_load (5k x 32, FLAT) on {engine}")
     print(f"ours (Locust sync user) / raw pymilvus threads : {med['ours'] / med['raw']:.3f}   (goal >= 0.95)")
     print(f"recall scoring cost (1 - on/off)               : {1 - med['ours'] / med['ours-norec']:+.3%}  "
           f"(goal <= 3 %)")
