@@ -161,9 +161,9 @@ USER_CLASSES: dict[str, type[MilvusUserBase]] = {"sync": MilvusSyncUser, "async"
 def user_class(client: str, context: RunContext, wait_time: Any = None) -> type[MilvusUserBase]:
     """A concrete user class of the ``client`` kind bound to ``context`` (and an optional wait time)."""
     if client == "lean":
-        from loadtests.lean_requests import check_plans
+        from loadtests import lean  # registers USER_CLASSES["lean"]
 
-        check_plans(context.plans)  # an unsupported task is refused before any user starts
+        lean.check_plans(context.plans)  # an unsupported task is refused before any user starts
     attrs: dict[str, Any] = {"abstract": False, "context": context, "__module__": __name__}
     if wait_time is not None:
         attrs["wait_time"] = wait_time

@@ -161,6 +161,28 @@ def test_lean_user_scores_the_same_recall_as_the_pymilvus_user(milvus: Connectio
 
 
 @pytest.mark.server
+def test_load_command_runs_the_lean_client(milvus: Connection, tmp_path: Path) -> None:
+    tasks = """
+        [[workload.tasks]]
+        kind = "dense_search"
+        [[workload.tasks]]
+        kind = "get"
+        """
+    path = tmp_path / "lean_cli.toml"
+    path.write_text(scenario_text("lean_cli", tasks))
+    out = tmp_path / "out"
+    proc = load_cli(milvus, path, out, "--client", "lean", "--max-requests", "30", "--serial-time", "0s",
+                    "--no-sweep")
+    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    load = json.loads((out / "result.json").read_text())["load"]
+    assert load["client"] == "lean"
+    tasks_out = load["tasks"]
+    assert sum(t["requests"] for t in tasks_out.values()) == 30
+    assert all(t["failures"] == 0 for t in tasks_out.values()), tasks_out
+    assert tasks_out["dense_search"]["recall"]["count"] == tasks_out["dense_search"]["requests"]
+
+
+@pytest.mark.server
 def test_lean_user_reports_a_server_error_as_the_pymilvus_user_does(milvus: Connection, tmp_path: Path) -> None:
     tasks = """
         [[workload.tasks]]
