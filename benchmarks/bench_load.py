@@ -17,8 +17,11 @@ done, caches warm), then successful requests and the process' CPU time (``time.p
 the server is another process) are counted over a steady-state window of ``--seconds``. Startup and teardown are
 outside the window for every variant alike.
 
-Ratios printed: ours / raw (goal >= 0.95), recall cost 1 - ours / ours-norec (goal <= 3 %), async / sync, and
-ours / contrib (goal >= 1.0), from QPS and from client CPU per request. Usage:
+Ratios printed (goals of issue #11, results and analysis in docs/load-path.md): ours / raw QPS (>= 0.95) and client
+CPU per request (<= 1.1), recall scoring's share of client CPU timed inside the scorer (<= 3 %; also 1 - ours /
+ours-norec), async / sync QPS (>= 1), ours / contrib (>= 1), the lean user's requests per client-CPU-second / raw's
+(>= 3) with its recall next to the sync user's and its latency next to an independent perf_counter per RPC
+(within 5 %), and the gRPC floor / raw. Usage:
 python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2] [--target embedded|http://HOST:PORT]
 [--backend lite]  (the server flags are the CLI's: an embedded server by default, or a running one)
 """
