@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-time", help="concurrent phase duration, e.g. 30s, 2m")
     parser.add_argument("--shape", choices=["fixed", "ladder", "spike", "arrival"], help="override load.shape")
     parser.add_argument("--processes", type=int, help="Locust worker processes on this host (default 1: in-process)")
-    parser.add_argument("--client", choices=["sync", "async"], help="MilvusClient or AsyncMilvusClient users")
+    parser.add_argument("--client", choices=["sync", "async", "lean"],
+                        help="MilvusClient (default) or AsyncMilvusClient users, or lean: prebuilt requests on the "
+                             "gRPC stub, a load generator for the server (not a test of pymilvus; searches, query, "
+                             "get)")
     parser.add_argument("--max-requests", type=int, help=f"stop a phase after N requests (default: "
                                                          f"load.max_requests or {DEFAULT_MAX_REQUESTS:,})")
     parser.add_argument("--serial-time", help="one-user latency phase before the concurrent one (0s: none)")
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     scenario_path = resolve_scenario_path(args.scenario).resolve()
     scenario = load_scenario(scenario_path)
     profile = _profile(args, scenario.load)
+    if profile.client == "lean":
+        from loadtests.lean_requests import check_supported
+
+        check_supported(scenario)
     target = target_from_args(args, scenario)
     out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
     quiet_client_logs()

@@ -125,7 +125,8 @@ def _supervise(ctx: RunContext, runner: Any, shape: StagesShape, started: float,
         if on_check is not None:
             on_check(elapsed)
         users = user_count()
-        spawned = spawned or users > 0
+        # a request issued means a user ran, even one that started and used up max_requests between two checks
+        spawned = spawned or users > 0 or ctx.requests_issued > 0
         if runner.state == STATE_STOPPED and elapsed > 0.5:
             return "shape ended"
         if ctx.max_requests is not None and ctx.requests_issued >= ctx.max_requests and spawned and users == 0:

@@ -71,7 +71,7 @@ class MilvusUserBase(User):
         plan = ctx.pick()
         call = plan.next_call(self.writer)
         started = time.time()
-        result, exc, seconds = self._invoke(call)
+        result, exc, seconds = self._invoke(plan, call)
         self._report(plan, call, result, exc, started, seconds)
 
     def _report(self, plan: TaskPlan, call: Call, result: Any, exc: Optional[BaseException], started: float,
@@ -90,7 +90,7 @@ class MilvusUserBase(User):
     def _open(self) -> None:
         raise NotImplementedError
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -106,7 +106,7 @@ class MilvusSyncUser(MilvusUserBase):
     def _open(self) -> None:
         self.client = self.ctx.conn.sync_client()
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         method = getattr(self.client, call.method)
         started = time.perf_counter()
         try:
@@ -141,7 +141,7 @@ class MilvusAsyncUser(MilvusUserBase):
 
         self.client = self.bridge.call(make(), timeout=self.timeout + 5.0)
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         kwargs = dict(call.kwargs, timeout=self.timeout)
         return self.bridge.timed(getattr(self.client, call.method), kwargs, timeout=self.timeout + 5.0)
 
@@ -154,12 +154,16 @@ class MilvusAsyncUser(MilvusUserBase):
                 pass
 
 
-#: ``--client`` value -> user base class.
+#: ``--client`` value -> user base class (``lean``: :mod:`loadtests.lean`, registered when that module is imported).
 USER_CLASSES: dict[str, type[MilvusUserBase]] = {"sync": MilvusSyncUser, "async": MilvusAsyncUser}
 
 
 def user_class(client: str, context: RunContext, wait_time: Any = None) -> type[MilvusUserBase]:
     """A concrete user class of the ``client`` kind bound to ``context`` (and an optional wait time)."""
+    if client == "lean":
+        from loadtests import lean  # registers USER_CLASSES["lean"]
+
+        lean.check_plans(context.plans)  # an unsupported task is refused before any user starts
     attrs: dict[str, Any] = {"abstract": False, "context": context, "__module__": __name__}
     if wait_time is not None:
         attrs["wait_time"] = wait_time

@@ -307,7 +307,7 @@ class LoadSpec(_Strict):
     spike_time: str = "5s"
     rate: float = Field(default=100.0, gt=0, le=10_000_000)
     max_requests: Optional[int] = Field(default=None, ge=1, description="stop after this many requests")
-    client: Literal["sync", "async"] = "sync"
+    client: Literal["sync", "async", "lean"] = "sync"
     processes: int = Field(default=1, ge=1, le=256)
     serial_phase: str = Field(default="0s", description="one-user latency phase before the concurrent one")
     sweep: list[dict[str, Any]] = Field(default_factory=list, description="search_params sets for a recall/QPS sweep")
