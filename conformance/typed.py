@@ -150,6 +150,12 @@ def nullable_on() -> bool:
     return traits is not None and traits.has("nullable")
 
 
+def arrays_on() -> bool:
+    """Whether ``typed`` has its array fields on this server."""
+    traits = _traits()
+    return traits is not None and traits.has("arrays")
+
+
 def partitions_on() -> bool:
     """Whether ``typed`` has its partition ``tpart`` on this server."""
     traits = _traits()
@@ -172,7 +178,7 @@ def row(i: int) -> dict[str, Any]:
     out: dict[str, Any] = {"pk": pk(i)}
     for v in vectors():
         out[v.field] = v.value(i)
-    for name, (_, _, value) in {**SCALARS, **ARRAYS}.items():
+    for name, (_, _, value) in {**SCALARS, **(ARRAYS if arrays_on() else {})}.items():
         out[name] = value(i)
     out[TEXT] = f"{WORDS[i % 5]} {WORDS[(i * 3) % 5]} word{i}"
     if nullable_on():
@@ -220,7 +226,7 @@ def schema(client: Any) -> Any:
         s.add_field(name, getattr(DataType, dtype), **extra)
     text_extra = {"enable_analyzer": True, "enable_match": True} if text_match_on() else {}
     s.add_field(TEXT, DataType.VARCHAR, max_length=64, **text_extra)
-    for name, (elem, extra, _) in ARRAYS.items():
+    for name, (elem, extra, _) in (ARRAYS if arrays_on() else {}).items():
         s.add_field(name, DataType.ARRAY, element_type=getattr(DataType, elem), max_capacity=ARRAY_CAPACITY, **extra)
     if nullable_on():
         for name, (dtype, extra, _) in NULLABLES.items():
@@ -253,7 +259,7 @@ def build(client: Any, ns: Namespace, timeout: Any) -> None:
 
 def output_field_names() -> list[str]:
     """Every field name of ``typed`` on this server, dynamic keys included."""
-    names = ["pk"] + [v.field for v in vectors()] + list(SCALARS) + [TEXT] + list(ARRAYS)
+    names = ["pk"] + [v.field for v in vectors()] + list(SCALARS) + [TEXT] + (list(ARRAYS) if arrays_on() else [])
     if nullable_on():
         names += list(NULLABLES)
     return names + list(DYNAMIC_KEYS)
