@@ -156,8 +156,8 @@ def _probe_scalars(client: Any, timeout: float, features: tuple[str, ...]) -> tu
     name = _collection(client, timeout, fields, pk_varchar=varchar)
     try:
         vec = typed.VECTORS[0]
-        rows = []
-        for i in range(4):
+
+        def make(i: int) -> dict[str, Any]:
             r: dict[str, Any] = {"pk": typed.pk(i) if varchar else i, vec.field: vec.value(i), "n": i}
             if "nullable" in features:
                 r.update({k: None for k in typed.NULLABLES})
@@ -165,13 +165,15 @@ def _probe_scalars(client: Any, timeout: float, features: tuple[str, ...]) -> tu
                 r.update({k: value(i) for k, (_, _, value) in typed.ARRAYS.items()})
             if "text_match" in features:
                 r[typed.TEXT] = f"alpha word{i}"
-            rows.append(r)
+            return r
+
+        rows = [make(i) for i in range(4)]
         client.insert(name, rows, timeout=timeout)
         client.load_collection(name, timeout=timeout)
     except Exception:
         client.drop_collection(name, timeout=timeout)
         raise
-    return name, {"key": (lambda i: typed.pk(i) if varchar else i), "all": 'pk >= ""' if varchar else "pk >= 0"}
+    return name, {"key": (lambda i: typed.pk(i) if varchar else i), "row": make, "all": 'pk >= ""' if varchar else "pk >= 0"}
 
 
 def _check_feature(client: Any, name: str, feature: str, timeout: float, info: dict[str, Any]) -> None:
@@ -202,9 +204,7 @@ def _check_feature(client: Any, name: str, feature: str, timeout: float, info: d
         _expect(len(hits[0]) >= 1, "a search with a decay function ranker found nothing")
     elif feature == "partitions":
         client.create_partition(name, "p1", timeout=timeout)
-        vec = typed.VECTORS[0]
-        client.insert(name, [{"pk": info["key"](9), vec.field: vec.value(9), "n": 9}], partition_name="p1",
-                      timeout=timeout)
+        client.insert(name, [info["row"](9)], partition_name="p1", timeout=timeout)
         got = client.query(name, filter=info["all"], output_fields=["n"], partition_names=["p1"], timeout=timeout)
         _expect([r["n"] for r in got] == [9], f"a query of one partition returned {got}")
     elif feature == "varchar_pk":

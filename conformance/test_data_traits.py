@@ -76,7 +76,7 @@ def test_a_trait_is_used_where_supported_and_skipped_with_its_reason_where_not(r
     else:
         in_schema, in_draws = _feature_in_use(trait, schema_fields)
     if traits.has(trait):
-        assert in_schema and in_draws, f"{trait} is supported but left out (schema {in_schema}, draws {in_draws})"
+        assert in_schema is not False and in_draws, f"{trait} is supported but left out (schema {in_schema}, draws {in_draws})"
         return
     if trait == "varchar_pk":
         pytest.fail(f"the typed collection needs VARCHAR primary keys: {traits.reasons[trait]}")
@@ -86,8 +86,16 @@ def test_a_trait_is_used_where_supported_and_skipped_with_its_reason_where_not(r
     pytest.skip(f"{trait} unsupported on this server: {traits.reasons[trait]}")
 
 
-def _feature_in_use(trait: str, fields: dict[str, Any]) -> tuple[bool, bool]:
-    """(whether the typed schema uses ``trait``, whether the drawn calls do)."""
+def _setup_calls() -> str:
+    """The calls that build the typed collection, as one string (``create_partition`` -> "partitions")."""
+    from conformance.setup_source import recorded_setup
+
+    return " ".join("partitions" if m == "create_partition" else m for m, _, _ in recorded_setup((Need.TYPED,)))
+
+
+def _feature_in_use(trait: str, fields: dict[str, Any]) -> tuple[Any, bool]:
+    """(whether the typed collection uses ``trait``, None where it is not a property of the collection; whether
+    the drawn calls do)."""
     if trait == "nullable":
         return any(f.nullable for f in fields.values()), any(_uses(d, "n_int64") for d in _draws(ts.insert_kwargs(), 20))
     if trait == "arrays":
@@ -99,16 +107,16 @@ def _feature_in_use(trait: str, fields: dict[str, Any]) -> tuple[bool, bool]:
         return fields["pk"].dtype == DataType.VARCHAR, any(_uses(d, "pk0") for d in _draws(ts.get_kwargs(), 10))
     if trait == "text_match":
         params = fields[typed.TEXT].params
-        return bool(params.get("enable_match")), any(_uses(d, "text_match(") for d in _draws(ts.query_kwargs(), 80))
+        return bool(params.get("enable_match")), any(_uses(d, "text_match(") for d in _draws(ts.filters(), 60))
     if trait == "filter_templates":
-        draws = _draws(ts.query_kwargs(), 60) + _draws(ts.delete_kwargs(), 60) + _draws(ts.search_kwargs(), 60)
-        return False if not draws else True, any(_uses(d, "filter_params") for d in draws)
+        draws = _draws(ts.query_kwargs(), 30) + _draws(ts.delete_kwargs(), 30) + _draws(ts.search_kwargs(), 20)
+        return None, any(_uses(d, "filter_params") for d in draws)
     if trait == "function_rankers":
-        draws = _draws(ts.search_kwargs(), 60) + _draws(ts.hybrid_kwargs(), 40)
-        return True, any(_uses(d, "FunctionType.RERANK") for d in draws)
+        draws = _draws(ts.search_kwargs(), 25) + _draws(ts.hybrid_kwargs(), 15)
+        return None, any(_uses(d, "FunctionType.RERANK") for d in draws)
     if trait == "partitions":
-        draws = _draws(ts.query_kwargs()) + _draws(ts.insert_kwargs(), 20)
-        return True, any(_uses(d, "Ref('tpart')") for d in draws)
+        draws = _draws(ts.query_kwargs(), 20) + _draws(ts.insert_kwargs(), 10)
+        return "partitions" in _setup_calls(), any(_uses(d, "Ref('tpart')") for d in draws)
     raise AssertionError(f"no check for trait {trait}")
 
 

@@ -82,6 +82,11 @@ def test_query_iterator_equals_async_paged_query(typed_coll, batch: int, flt: st
     assert normalize.plain(sync) == normalize.plain(asyn), f"query_iterator vs paged query differ for {common}"
 
 
+def _hit(hit: Any) -> dict[str, Any]:
+    """A hit as plain data: id, distance, entity."""
+    return {"id": hit.get("pk", hit.get("id")), "distance": float(hit["distance"]), "entity": normalize.plain(dict(hit.get("entity") or {}))}
+
+
 def _key(hit: Any) -> tuple[float, Any]:
     return (round(float(hit["distance"]), 5), hit["id"])
 
@@ -98,8 +103,8 @@ def test_search_iterator_equals_async_paged_search(typed_coll, batch: int, total
               "search_params": {"metric_type": "L2"}, "output_fields": out, "filter": flt}
     sync = _drain(runner.sync.search_iterator(batch_size=batch, limit=total, timeout=runner.timeout, **common))
     asyn = _pages(runner, "search", common, batch, total)
-    s_hits = sorted((normalize.plain(h) for h in sync), key=_key)
-    a_hits = sorted((normalize.plain(h) for h in asyn), key=_key)
+    s_hits = sorted((_hit(h) for h in sync), key=_key)
+    a_hits = sorted((_hit(h) for h in asyn), key=_key)
     assert len(s_hits) == len(a_hits), f"{len(s_hits)} iterator hits vs {len(a_hits)} paged hits for {common}"
     for s, a in zip(s_hits, a_hits):
         assert math.isclose(s["distance"], a["distance"], rel_tol=1e-5, abs_tol=1e-6), (s, a)
