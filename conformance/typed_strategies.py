@@ -26,9 +26,26 @@ def has(trait: str) -> bool:
     return traits is not None and traits.has(trait)
 
 
-def deferred(factory: Callable[[], st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
-    """``factory()``'s strategy, decided at each draw (the traits are measured after the specs are imported)."""
-    return st.just(None).flatmap(lambda _: factory())
+_BUILT: dict[tuple[Any, ...], st.SearchStrategy[Any]] = {}
+
+
+def cached(key: Any, factory: Callable[[], st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """``factory()``, built once per ``key`` and measured server (strategies rebuilt at every draw would cost
+    Hypothesis its caches and time)."""
+    from conformance import data_traits
+
+    full = (key, id(data_traits.current()))
+    if full not in _BUILT:
+        _BUILT[full] = factory()
+    return _BUILT[full]
+
+
+def deferred(factory: Callable[[], st.SearchStrategy[Any]], key: Any = None) -> st.SearchStrategy[Any]:
+    """``factory()``'s strategy, decided at draw time (the traits are measured after the specs are imported);
+    with a ``key``, built once per key and measured server."""
+    if key is None:
+        return st.just(None).flatmap(lambda _: factory())
+    return st.just(None).flatmap(lambda _: cached(key, factory))
 
 
 # ---------------------------------------------------------------- values per type
@@ -100,8 +117,13 @@ def rows(keys: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[dict[str,
         lambda fs: [{"pk": k, **f} for k, f in zip(ks, fs)])))
 
 
-def new_keys(max_size: int = 4) -> st.SearchStrategy[list[str]]:
-    """Primary keys not in ``typed`` (distinct; some with characters a careless encoder breaks)."""
+def new_keys(max_size: int | None = None) -> st.SearchStrategy[list[str]]:
+    """Primary keys not in ``typed`` (distinct; some with characters a careless encoder breaks); at most
+    ``max_size`` (default: the profile's typed batch, see conformance.profiles)."""
+    if max_size is None:
+        from conformance import profiles
+
+        max_size = profiles.typed_batch()
     return st.lists(st.from_regex(r"new[a-z0-9_é]{0,8}", fullmatch=True), min_size=1, max_size=max_size, unique=True)
 
 
@@ -113,14 +135,14 @@ def existing_keys(max_size: int = 4) -> st.SearchStrategy[list[str]]:
 def partition() -> st.SearchStrategy[dict[str, Any]]:
     """Nothing, the partition ``tpart`` or ``_default`` as ``partition_name`` (where the server has partitions)."""
     return deferred(lambda: st.sampled_from([{}, {"partition_name": TPART}, {"partition_name": "_default"}])
-                    if has("partitions") else st.just({}))
+                    if has("partitions") else st.just({}), "partition")
 
 
 def partitions() -> st.SearchStrategy[dict[str, Any]]:
     """Nothing, or ``partition_names`` naming ``tpart`` and/or ``_default``."""
     return deferred(lambda: st.sampled_from([{}, {"partition_names": [TPART]}, {"partition_names": ["_default"]},
                                              {"partition_names": ["_default", TPART]}])
-                    if has("partitions") else st.just({}))
+                    if has("partitions") else st.just({}), "partitions")
 
 
 # ---------------------------------------------------------------- filters
@@ -168,7 +190,7 @@ def filters() -> st.SearchStrategy[str]:
     return deferred(lambda: st.recursive(_atoms(), lambda inner: st.one_of(
         st.builds(lambda a, b: f"({a}) and ({b})", inner, inner),
         st.builds(lambda a, b: f"({a}) or ({b})", inner, inner),
-        st.builds(lambda a: f"not ({a})", inner)), max_leaves=3))
+        st.builds(lambda a: f"not ({a})", inner)), max_leaves=3), "filters")
 
 
 def templated() -> st.SearchStrategy[dict[str, Any]]:
@@ -188,7 +210,7 @@ def templated() -> st.SearchStrategy[dict[str, Any]]:
 def filter_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     """``{"filter": ...}`` or, where the server parses templates, a template with its ``filter_params``."""
     return deferred(lambda: st.one_of(filters().map(lambda f: {"filter": f}), templated())
-                    if has("filter_templates") else filters().map(lambda f: {"filter": f}))
+                    if has("filter_templates") else filters().map(lambda f: {"filter": f}), "filter_kwargs")
 
 
 def output_fields() -> st.SearchStrategy[list[str]]:
@@ -196,7 +218,7 @@ def output_fields() -> st.SearchStrategy[list[str]]:
     return deferred(lambda: st.one_of(
         st.just(["*"]),
         st.lists(st.sampled_from(typed.output_field_names()), min_size=1, max_size=6, unique=True),
-        st.sampled_from(typed.DYNAMIC_KEYS).map(lambda k: ["*", k])))
+        st.sampled_from(typed.DYNAMIC_KEYS).map(lambda k: ["*", k])), "output_fields")
 
 
 # ---------------------------------------------------------------- calls
@@ -306,7 +328,8 @@ def search_kwargs() -> st.SearchStrategy[dict[str, Any]]:
             st.lists(vector(v), min_size=1, max_size=2), params, st.integers(1, 8),
             st.one_of(st.just({}), filter_kwargs()), st.fixed_dictionaries({}, optional=extras), partitions())
 
-    return deferred(lambda: st.sampled_from(typed.vectors()).flatmap(on_field))
+    return deferred(lambda: st.sampled_from(typed.vectors()).flatmap(
+        lambda v: cached(("search", v.field), lambda: on_field(v))))
 
 
 def _ann(field: str, metric: str, data: list, limit: int, expr: Any, params: dict[str, Any]) -> Any:
@@ -335,4 +358,5 @@ def hybrid_kwargs() -> st.SearchStrategy[dict[str, Any]]:
                          _rankers(len(reqs)), st.integers(1, 8), output_fields(), extra, partitions())
 
     fields = deferred(lambda: st.lists(st.sampled_from(typed.vectors()), min_size=2, max_size=3))
-    return fields.flatmap(lambda vs: st.tuples(*(request(v) for v in vs))).flatmap(lambda rs: build(list(rs)))
+    return fields.flatmap(lambda vs: st.tuples(*(cached(("ann", v.field), lambda v=v: request(v)) for v in vs))
+                          ).flatmap(lambda rs: build(list(rs)))
