@@ -221,13 +221,18 @@ def _expect(ok: bool, why: str) -> None:
         raise _ProbeFailed(why)
 
 
+def _refused(traits: Traits, names: tuple[str, ...], exc: BaseException) -> None:
+    for name in names:
+        traits.supported[name] = False
+        traits.reasons[name] = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"[:300]
+
+
 def _run(traits: Traits, name: str, probe: Callable[[], None]) -> None:
     try:
         probe()
         traits.supported[name] = True
     except Exception as exc:  # noqa: BLE001 - the server's answer is the measurement
-        traits.supported[name] = False
-        traits.reasons[name] = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"[:300]
+        _refused(traits, (name,), exc)
 
 
 def _probe_features(client: Any, timeout: float, traits: Traits, schema: tuple[str, ...],
@@ -253,8 +258,13 @@ def _probe_all(client: Any, address: str, timeout: float) -> Traits:
         _probe_features(client, timeout, traits, SCHEMA_FEATURES, FEATURES)
     except Exception:  # noqa: BLE001
         for feature in SCHEMA_FEATURES:
-            _run(traits, feature, lambda f=feature: _probe_features(client, timeout, traits, (f,), (f,)))
+            try:
+                _probe_features(client, timeout, traits, (feature,), (feature,))
+            except Exception as exc:  # noqa: BLE001 - the collection itself was refused
+                _refused(traits, (feature,), exc)
         rest = tuple(f for f in FEATURES if f not in SCHEMA_FEATURES)
-        _run(traits, "plain", lambda: _probe_features(client, timeout, traits, (), rest))
-        traits.supported.pop("plain", None)
+        try:
+            _probe_features(client, timeout, traits, (), rest)
+        except Exception as exc:  # noqa: BLE001
+            _refused(traits, rest, exc)
     return traits
