@@ -68,12 +68,17 @@ def forget() -> None:
     with _LOCK:
         _CACHE.clear()
         _CURRENT[0] = None
+    from conformance import typed
+
+    typed.use_traits(None)
 
 
 def _apply(traits: Traits) -> None:
     """Let the standard strategies follow the measurement too (template filters only where the server parses them)."""
+    from conformance import typed
     from conformance.world import FEATURES as STANDARD
 
+    typed.use_traits(traits)
     if not traits.has("filter_templates"):
         STANDARD["filter_templates"] = False
 

@@ -132,10 +132,18 @@ TEXT = "s_text"  # VARCHAR with an analyzer (text_match) where the server suppor
 DYNAMIC_KEYS = ("dyn_int", "dyn_str")
 
 
-def _traits() -> Any:
-    from conformance import data_traits
+#: The data traits the session measured last (:class:`conformance.data_traits.Traits`), pushed here by
+#: :func:`conformance.data_traits.measure` (typed only reads them: the probes import this module, not the reverse).
+_ACTIVE: list[Any] = [None]
 
-    return data_traits.current()
+
+def use_traits(traits: Any) -> None:
+    """Make ``traits`` (or None: nothing measured) the ones the typed collection and its strategies follow."""
+    _ACTIVE[0] = traits
+
+
+def _traits() -> Any:
+    return _ACTIVE[0]
 
 
 def vectors() -> list[VectorType]:
