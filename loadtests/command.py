@@ -161,7 +161,7 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
     def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
               processes: int = 1) -> Any:
         ctx = plan.context(conn, search_params=params, score_recall=score,
-                           max_requests=math.ceil(max_requests / processes))
+                           max_requests=math.ceil(max_requests / processes), processes=processes)
         watch = ServerWatch(conn, profile.on_server_loss, grace)
         with LiveView(console, f"{scenario.name} {name}") as view, InterruptFlag() as interrupt:
             if processes > 1:
@@ -184,7 +184,8 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         load["timeseries"] = run.context.recorder.timeseries(run.started,
                                                              lambda end: run.shape.users_at(end - run.started))
         load["outages"] = run.outages
-        load["recall_notes"] = dict(plan.recall_notes)
+        load["recall_notes"] = dict(run.context.recall.notes)
+        load["recall_timeseries"] = run.context.recall.timeseries(run.started)
 
     def finished(run: Any, pj: dict[str, Any], headline: bool) -> None:
         """Stop the run (keeping ``pj``) when the phase was cut short by a fault or Ctrl-C."""
