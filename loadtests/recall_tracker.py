@@ -107,27 +107,15 @@ class RecallTracker:
               started: float = 0.0, end: float = 0.0, lane: int = 0) -> Optional[float]:
         """Score one request (one id list per query) sent at epoch ``started`` and answered at ``end`` by the user
         writing ``lane``; returns its mean recall, or None if the task has none (or every place was neutral)."""
-        scorer = self.scorers.get(label)
-        if scorer is None:
+        if label not in self.scorers:
             return None
         counts = self.stats[label].counts
-        memo = self._memo[label]
-        live = self.live if self.live is not None and label in self.live.tasks else None
+        value_of = self.value
         total, n = 0.0, 0
         for q, ids in zip(query_indices, results):
-            if live is not None and not live.static_possible(label, q, ids):
-                live_value = live.score(label, q, ids, started, end, lane)
-                if live_value is None:  # every returned place neutral
-                    continue
-                value = round(live_value, _DECIMALS)
-            else:
-                key = (q, tuple(ids))
-                value = memo.get(key)
-                if value is None:
-                    value = round(scorer.score(q, ids), _DECIMALS)
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[key] = value
+            value = value_of(label, q, ids, started, end, lane)
+            if value is None:  # every returned place neutral
+                continue
             counts[value] = counts.get(value, 0) + 1  # RecallStats.add, the value already rounded
             total += value
             n += 1
@@ -145,6 +133,27 @@ class RecallTracker:
             cell[0] += total
             cell[1] += n
         return total / n
+
+    def value(self, label: str, q: int, ids: Sequence[Any], started: float = 0.0, end: float = 0.0,
+              lane: int = 0) -> Optional[float]:
+        """Recall of one answer to query ``q`` (rounded; not counted): live when the task has a live truth and a
+        written row is involved, else the static score (memoised). None: no scorer, or every place neutral."""
+        live = self.live
+        if live is not None and label in live.tasks and not live.static_possible(label, q, ids):
+            live_value = live.score(label, q, ids, started, end, lane)
+            return None if live_value is None else round(live_value, _DECIMALS)
+        scorer = self.scorers.get(label)
+        if scorer is None:
+            return None
+        memo = self._memo[label]
+        key = (q, tuple(ids))
+        value = memo.get(key)
+        if value is None:
+            value = round(scorer.score(q, ids), _DECIMALS)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = value
+        return value
 
     def _coarsen(self) -> None:
         """Double the series' window width (merging window pairs), so it stays bounded."""
