@@ -30,7 +30,7 @@ def _css(case: verdicts.Case) -> str:
 
 def _section(r: LoadedResult) -> dict[str, Any]:
     s: dict[str, Any] = {"name": r.name, "status": status(r), "tasks": [], "slo": [], "grid": None,
-                         "capacity": [], "run_steps": [], "run_css": [], "notes": list(r.data.get("notes") or [])}
+                         "capacity": [], "run_steps": [], "run_css": [], "runbook": None, "notes": list(r.data.get("notes") or [])}
     if r.kind == "load":
         s["tasks"], s["slo"] = task_table(r), slo_checks(r)
         s["runbook"] = runbook_table(r)
