@@ -165,6 +165,9 @@ class LiveTaskTruth:
         worst = -math.inf if self.higher else math.inf
         self.threshold = np.array([_limit(b[-1], self.eps, self.higher) if len(b) >= k else worst for b in self.base])
         self.candidates: list[dict[tuple[Any, int], float]] = [{} for _ in range(nq)]
+        #: Per query, the candidates best first (rebuilt lazily after a change): a search checks only as many as
+        #: it takes to find k visible ones.
+        self._ordered: list[Optional[list[tuple[float, Any, int]]]] = [None] * nq
 
     def add_rows(self, ids: Sequence[Any], rows: Sequence[int]) -> None:
         """Score written rows (their source rows) against every query, chunked; keep the ones that could matter."""
@@ -174,40 +177,54 @@ class LiveTaskTruth:
         rows_arr = rows_arr[keep]
         if not len(rows_arr):
             return
-        scores = self._scores(rows_arr)  # (nq, n)
-        ok = scores >= self.threshold[:, None] if self.higher else scores <= self.threshold[:, None]
-        for q, j in zip(*np.nonzero(ok)):
-            self.candidates[q][(ids[j], int(rows_arr[j]))] = float(scores[q, j])
+        scores = self._screen(rows_arr)  # (nq, n), fast and approximate: screened with a margin
+        margin = 1e-4 * np.maximum(1.0, np.abs(self.threshold))
+        ok = scores >= (self.threshold - margin)[:, None] if self.higher else \
+            scores <= (self.threshold + margin)[:, None]
+        qs, js = np.nonzero(ok)
+        for q in np.unique(qs).tolist():  # the survivors' exact scores, as returned rows are scored
+            sel = js[qs == q]
+            exact = self.scorer.true_scores(q, rows_arr[sel])
+            keep_q = exact >= self.threshold[q] if self.higher else exact <= self.threshold[q]
+            cands = self.candidates[q]
+            for j, value in zip(sel[keep_q].tolist(), exact[keep_q].tolist()):
+                cands[(ids[j], int(rows_arr[j]))] = float(value)
+            self._ordered[q] = None
 
-    def _scores(self, rows: np.ndarray) -> np.ndarray:
+    def _screen(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of ``rows`` against every query, chunked; dense L2 in the fast ``|x|^2 + |q|^2 - 2 q.x`` form (only
+        used to screen: the survivors are rescored exactly)."""
         s = self.scorer
         nq = len(self.base)
         if s._sparse:
             return np.stack([s.true_scores(q, rows) for q in range(nq)]) if nq else np.zeros((0, len(rows)))
         queries = s._queries
         dim = queries.shape[1]
-        chunk = max(1, WORKING_BYTES // max(1, nq * dim * 4))
+        chunk = max(1, WORKING_BYTES // max(1, (nq + dim) * 8))
         out = np.empty((nq, len(rows)), dtype=np.float64)
         for a in range(0, len(rows), chunk):
             vecs = np.asarray(s._train[rows[a:a + chunk]], dtype=np.float32)
-            if s.metric.value == "L2":
-                diff = vecs[None, :, :] - queries[:, None, :]
-                out[:, a:a + chunk] = np.einsum("qrd,qrd->qr", diff, diff)
-                continue
-            dot = queries @ vecs.T
+            # einsum, not BLAS: for these small products OpenBLAS' threads cost more than the work on a busy host
+            dot = np.einsum("qd,rd->qr", queries, vecs).astype(np.float64)
             if s.metric.value == "IP":
                 out[:, a:a + chunk] = dot
+                continue
+            row_sq = np.einsum("rd,rd->r", vecs, vecs).astype(np.float64)
+            if s.metric.value == "L2":
+                out[:, a:a + chunk] = np.maximum(row_sq[None, :] + s._query_sq[:, None] - 2.0 * dot, 0.0)
             else:
-                denom = np.sqrt(np.einsum("rd,rd->r", vecs, vecs)[None, :] * s._query_sq[:, None])
-                out[:, a:a + chunk] = np.divide(dot, denom, out=np.zeros_like(dot, dtype=np.float64),
-                                                where=denom > 0)
+                denom = np.sqrt(row_sq[None, :] * s._query_sq[:, None])
+                out[:, a:a + chunk] = np.divide(dot, denom, out=np.zeros_like(dot), where=denom > 0)
         return out
 
-    def forget(self, pk: Any) -> None:
-        """Drop every candidate of ``pk`` (its row is gone for good)."""
-        for cands in self.candidates:
-            for key in [key for key in cands if key[0] == pk]:
+    def forget(self, pks: set) -> None:
+        """Drop every candidate of the ids ``pks`` (their rows are gone for good), in one pass."""
+        for q, cands in enumerate(self.candidates):
+            gone = [key for key in cands if key[0] in pks]
+            for key in gone:
                 del cands[key]
+            if gone:
+                self._ordered[q] = None
 
     def score(self, log: WriteLog, q: int, returned: Sequence[Any], cut: float, end: float,
               lane: Optional[int], row_state: Any) -> Optional[float]:
@@ -232,11 +249,18 @@ class LiveTaskTruth:
                 # a row that must not be visible (deleted, not yet written): a miss
             else:
                 base_ids.append(pk)
+        ordered = self._ordered[q]
+        if ordered is None:
+            ordered = self._ordered[q] = sorted(((v, pk, r) for (pk, r), v in self.candidates[q].items()),
+                                                key=lambda c: c[0], reverse=self.higher)
         visible = []
-        for (pk, _row), value in self.candidates[q].items():
+        k = self.k
+        for value, pk, cand_row in ordered:  # best first: k visible ones are all the truth can use
             is_neutral, row = log.state(pk, cut, end, lane)
-            if not is_neutral and row == _row:
+            if not is_neutral and row == cand_row:
                 visible.append(value)
+                if len(visible) >= k:
+                    break
         truth = sorted(self.base[q] + visible, reverse=self.higher)
         k_eff = min(self.k, len(truth)) - neutral
         if k_eff <= 0:
@@ -244,18 +268,14 @@ class LiveTaskTruth:
         from scenarios.recall import _limit
 
         limit = _limit(truth[k_eff - 1], self.eps, self.higher)
-        parts = []
-        if base_ids:
-            rows = s.index.unique_rows(base_ids)
-            if self.mask is not None:
-                rows = rows[self.mask[rows]]
-            if rows.size:
-                parts.append(s.true_scores(q, rows))
-        if written_rows:
-            parts.append(s.true_scores(q, np.asarray(written_rows, dtype=np.int64)))
-        if not parts:
+        rows = s.index.unique_rows(base_ids) if base_ids else np.zeros(0, dtype=np.int64)
+        if self.mask is not None and rows.size:
+            rows = rows[self.mask[rows]]
+        if written_rows:  # a written row is scored as the dataset row it copies
+            rows = np.concatenate([rows, np.asarray(written_rows, dtype=np.int64)])
+        if not rows.size:
             return 0.0
-        scores = np.concatenate(parts)
+        scores = s.true_scores(q, rows)
         hits = int(np.count_nonzero(scores >= limit if self.higher else scores <= limit))
         return min(hits, k_eff) / k_eff
 
@@ -304,9 +324,11 @@ class LiveTruth:
     def acked(self, token: list[_Event], at: float, ok: bool) -> None:
         """The write's answer came at ``at`` (``ok``: acknowledged; else failed, its rows stay neutral)."""
         self.log.acked(token, at, ok)
-        for pk in self.log.compact(at):
+        gone = self.log.compact(at)
+        if gone:
+            pks = set(gone)
             for task in self.tasks.values():
-                task.forget(pk)
+                task.forget(pks)
 
     def score(self, label: str, q: int, returned: Sequence[Any], started: float, end: float, lane: int
               ) -> Optional[float]:
