@@ -75,10 +75,17 @@ class RunContext:
             return
         started, seconds, code, queries, ids, *rest = ours  # rest: (call, lane) from our users
         self.recorder.record(name, started, seconds, code)
+        if not rest:
+            if ids is not None and self.score_recall:
+                self.recall.score(name, queries, ids)
+            return
+        # Live truth: the answer is known to have arrived by now (never earlier than it did: the async user's
+        # ``started + seconds`` can be, as its call starts later in the loop thread than ``started``)
+        now = time.time()
         if ids is not None and self.score_recall:
-            self.recall.score(name, queries, ids, started, started + seconds, rest[1] if len(rest) > 1 else 0)
-        elif rest and rest[0] is not None and rest[0].token is not None and self.recall.live is not None:
-            self.recall.live.acked(rest[0].token, started + seconds, code is None)
+            self.recall.score(name, queries, ids, started, now, rest[1])
+        elif rest[0] is not None and rest[0].token is not None and self.recall.live is not None:
+            self.recall.live.acked(rest[0].token, now, code is None)
             rest[0].token = None
 
     def attach(self, environment: Any) -> None:

@@ -122,12 +122,13 @@ class RunbookDriver:
             code = error_code(exc)
             rec["errors_by_code"][code] = rec["errors_by_code"].get(code, 0) + 1
         seconds = time.perf_counter() - t
+        answered = time.time()  # the answer arrived by now (``sent`` is before the write's registration)
         rec["requests"] += 1
         if ok:
             latencies.append(seconds)
         if token is not None:
-            live.acked(token, sent + seconds, ok)
-        return result, sent, sent + seconds
+            live.acked(token, answered, ok)
+        return result, sent, answered
 
     def _insert(self, client: Any, step: InsertStep, rec: dict[str, Any], latencies: list[float]) -> None:
         t0 = time.time()
