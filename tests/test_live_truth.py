@@ -229,3 +229,22 @@ def test_flat_recall_is_one_under_concurrent_inserts_and_deletes_with_strong(mil
     assert search["recall"]["mean"] == 1.0 and search["recall"]["min"] == 1.0, search["recall"]
     assert "scored live" in search["recall_note"] and "Strong" in search["recall_note"]
     assert any(row["task"] == "dense_search" for row in load["recall_timeseries"])
+
+
+@pytest.mark.server
+def test_live_recall_merges_across_locust_workers(milvus, tmp_path: Path) -> None:
+    """--processes 2: each worker scores its searches against its own writes (others' rows neutral); the master's
+    merged recall counts every worker's searches and FLAT stays exact."""
+    path = tmp_path / "live_rw.toml"
+    path.write_text(textwrap.dedent(SCENARIO).replace('run_time = "6s"', 'run_time = "6s"\nprocesses = 2'))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", str(path), "--target", milvus.uri,
+                           "--out", str(out), "--serial-time", "0s", "--client", "async"],
+                          capture_output=True, text=True, timeout=400)
+    assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
+    load = json.loads((out / "result.json").read_text())["load"]
+    search = load["tasks"]["dense_search"]
+    assert load["phases"][-1]["workers"] == 2 and load["tasks"]["insert"]["requests"] > 5
+    assert search["recall"]["count"] == sum(r["count"] for r in load["recall_timeseries"]) > 20
+    assert search["recall"]["mean"] == 1.0, search["recall"]
+    assert "each Locust worker knows only its own writes" in search["recall_note"]
