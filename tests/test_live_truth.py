@@ -248,3 +248,45 @@ def test_live_recall_merges_across_locust_workers(milvus, tmp_path: Path) -> Non
     assert search["recall"]["count"] == sum(r["count"] for r in load["recall_timeseries"]) > 20
     assert search["recall"]["mean"] == 1.0, search["recall"]
     assert "each Locust worker knows only its own writes" in search["recall_note"]
+
+
+def test_write_calls_name_the_dataset_rows_they_copy_and_the_live_truth_learns_them() -> None:
+    """The load users' writes: each written row is a copy of the dataset row its call names (so the live truth
+    scores it as that row), deletes carry their ids, and a user's write is in flight until its event arrives."""
+    from loadtests.context import CONTEXT_KEY
+    from loadtests.plan import LoadPlan
+    from loadtests.tasks import WriterState
+    from scenarios.datasets.build import build_dataset
+    from scenarios.loader import EXAMPLES_DIR, parse_scenario
+    from scenarios.targets import Connection
+    from scenarios.truth import task_scorers
+
+    text = (EXAMPLES_DIR / "mixed_rw.toml").read_text().replace("rows = 20000", "rows = 600").replace(
+        "queries = 200", "queries = 20")
+    scenario = parse_scenario(text, "m.toml")
+    dataset = build_dataset(scenario, EXAMPLES_DIR)
+    scorers, notes = task_scorers(scenario, dataset, cache_dir=None)
+    assert "scored live" in notes["dense_search"] and "Session" in notes["dense_search"]
+    plan = LoadPlan(scenario, dataset, dataset.fingerprint(), scorers, notes)
+    ctx = plan.context(Connection(uri="http://127.0.0.1:1"))
+    live = ctx.recall.live
+    assert live is not None and set(live.tasks) == {"dense_search"}
+    plans = {p.label: p for p in ctx.plans}
+    writer = WriterState(lane=3)
+    for label in ("insert", "upsert"):
+        call = plans[label].next_call(writer)
+        assert len(call.ids) == len(call.rows) == len(call.kwargs["data"]) == plans[label].spec.batch_size
+        for pk, src, row in zip(call.ids, call.rows, call.kwargs["data"]):
+            assert row["id"] == pk and live.lane_of(pk) == 3
+            assert np.allclose(row["vector"], dataset.vectors["vector"][src]) and row["pct"] == dataset.rows(
+                src, src + 1)[0]["pct"]
+    call = plans["delete"].next_call(writer)
+    assert call.rows is None and list(call.kwargs["ids"]) == list(call.ids)
+    # a write event from our users acknowledges the token the user registered before sending
+    ins = plans["insert"].next_call(writer)
+    ins.token = live.sent("insert", ins.ids, ins.rows, writer.lane, 1.0)
+    assert live.log.state(ins.ids[0], 5.0, 6.0, None) == (True, -1)  # in flight
+    ctx.on_request("insert", "insert", 3.0, 0, None, {CONTEXT_KEY: (1.0, 0.003, None, (), None, ins, writer.lane)})
+    import time
+
+    assert live.log.state(ins.ids[0], time.time() + 1, time.time() + 2, None) == (False, ins.rows[0])
