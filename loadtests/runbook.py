@@ -184,6 +184,8 @@ class RunbookDriver:
         self._call(client, rec, latencies, "flush", {"collection_name": name})
         if step.until != "index":
             return
+        states: dict[str, Any] = {}
+        rec["index_state"] = states
         for index in self.scenario.indexes:
             while True:
                 names = client.list_indexes(name, field_name=index.field, timeout=self.conn.timeout)
@@ -191,6 +193,9 @@ class RunbookDriver:
                 for index_name in names or []:
                     info = client.describe_index(name, index_name, timeout=self.conn.timeout) or {}
                     pending += int(info.get("pending_index_rows", 0) or 0)
+                    # what the server said, so a server that does not report progress is visible as such
+                    states[str(index_name)] = {key: info.get(key) for key in
+                                               ("indexed_rows", "total_rows", "pending_index_rows", "state")}
                 if not pending:
                     break
                 if time.time() > deadline:

@@ -172,7 +172,13 @@ class LiveTaskTruth:
         self._ordered: list[Optional[list[tuple[float, Any, int]]]] = [None] * nq
 
     def add_rows(self, ids: Sequence[Any], rows: Sequence[int]) -> None:
-        """Score written rows (their source rows) against every query, chunked; keep the ones that could matter."""
+        """Score written rows (their source rows) against every query, in chunks whose score matrix stays within
+        :data:`WORKING_BYTES`; keep the ones that could matter."""
+        chunk = max(1, WORKING_BYTES // (8 * max(1, len(self.base)) * 3))
+        for a in range(0, len(rows), chunk):
+            self._add_chunk(ids[a:a + chunk], rows[a:a + chunk])
+
+    def _add_chunk(self, ids: Sequence[Any], rows: Sequence[int]) -> None:
         rows_arr = np.asarray(rows, dtype=np.int64)
         keep = np.ones(len(rows_arr), dtype=bool) if self.mask is None else self.mask[rows_arr]
         ids = [pk for pk, k in zip(ids, keep) if k]

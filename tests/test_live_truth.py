@@ -290,3 +290,19 @@ def test_write_calls_name_the_dataset_rows_they_copy_and_the_live_truth_learns_t
     import time
 
     assert live.log.state(ins.ids[0], time.time() + 1, time.time() + 2, None) == (False, ins.rows[0])
+
+
+def test_large_writes_are_scored_in_bounded_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scenarios.live_truth as lt
+
+    train, queries, truth, scorer, live = _setup()
+    monkeypatch.setattr(lt, "WORKING_BYTES", 8 * NQ * 3 * 7)  # 7 rows per chunk
+    seen: list[int] = []
+    task = live.tasks["s"]
+    original = task._screen
+    monkeypatch.setattr(task, "_screen", lambda rows: seen.append(len(rows)) or original(rows))
+    src = [int(truth.indices[q, 0]) for q in range(NQ)] * 3
+    live.acked(live.sent("insert", list(range(BASE, BASE + len(src))), src, 0, 1.0), 1.1, True)
+    assert max(seen) <= 7 and sum(seen) == len(src)
+    for q in range(NQ):  # every copy of each query's best row is a candidate, whatever chunk it came in
+        assert sum(1 for (_pk, r) in task.candidates[q] if r == int(truth.indices[q, 0])) >= 3
