@@ -71,6 +71,10 @@ class MilvusUserBase(User):
         plan = ctx.pick()
         call = plan.next_call(self.writer)
         started = time.time()
+        if call.rows is not None or call.method == "delete":  # a write: the live truth must know it is in flight
+            live = ctx.recall.live if ctx.score_recall else None
+            if live is not None:
+                call.token = live.sent(call.method, call.ids, call.rows, self.writer.lane, started)
         result, exc, seconds = self._invoke(plan, call)
         self._report(plan, call, result, exc, started, seconds)
 
@@ -85,7 +89,8 @@ class MilvusUserBase(User):
         self.environment.events.request.fire(
             request_type=plan.request_type, name=plan.label, response_time=seconds * 1000.0,
             response_length=len(result) if exc is None and hasattr(result, "__len__") else 0,
-            exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids)})
+            exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids, call,
+                                                   self.writer.lane)})
 
     def _open(self) -> None:
         raise NotImplementedError
