@@ -65,7 +65,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     dist.add_argument("--master-host", metavar="HOST", help="with --worker: the master's host")
     dist.add_argument("--master-port", type=int, metavar="PORT", default=5557,
                       help="with --worker: the master's port (default 5557)")
-    parser.add_argument("--client", choices=["sync", "async"], help="MilvusClient or AsyncMilvusClient users")
+    parser.add_argument("--client", choices=["sync", "async", "lean"],
+                        help="MilvusClient (default) or AsyncMilvusClient users, or lean: prebuilt requests on the "
+                             "gRPC stub, a load generator for the server (not a test of pymilvus; searches, query, "
+                             "get)")
     parser.add_argument("--max-requests", type=int, help=f"stop a phase after N requests (default: "
                                                          f"load.max_requests or {DEFAULT_MAX_REQUESTS:,})")
     parser.add_argument("--serial-time", help="one-user latency phase before the concurrent one (0s: none)")
@@ -175,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
     scenario_path = resolve_scenario_path(args.scenario).resolve()
     scenario = load_scenario(scenario_path)
     profile = _profile(args, scenario.load)
+    if profile.client == "lean":
+        from loadtests.lean_requests import check_supported
+
+        check_supported(scenario)
     target = target_from_args(args, scenario)
     out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
     quiet_client_logs()
@@ -200,6 +207,12 @@ def run(args: argparse.Namespace) -> int:
                                      with_recall=not args.no_recall)
                 result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
                                      "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
+                from scenarios.model import check_runbook_pool
+
+                try:
+                    check_runbook_pool(scenario.runbook, len(plan.dataset))
+                except ValueError as exc:
+                    raise BadInputError(f"{scenario_path}: {exc}") from None
                 if not args.no_prepare:
                     with progress_bar(console, f"preparing {scenario.collection.name}", unit="rows") as tick:
                         load["prepare"] = prepare_collection(conn, scenario, plan.dataset, tick,
@@ -257,11 +270,19 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                       f"report is missing; log: {entry['log']}")
 
     external = bool(getattr(args, "master", False))
+    runbooks: list[Any] = []
 
     def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
               processes: int = 1) -> Any:
         ctx = plan.context(conn, search_params=params, score_recall=score,
-                           max_requests=math.ceil(max_requests / processes))
+                           max_requests=math.ceil(max_requests / processes), processes=processes)
+        background = None
+        if name == "concurrent" and scenario.runbook is not None:
+            from loadtests.runbook import RunbookDriver
+
+            driver = RunbookDriver(scenario, plan.dataset, conn, ctx, ctx.plans)
+            runbooks.append(driver)
+            background = driver.run
         watch = ServerWatch(conn, profile.on_server_loss, grace)
         with LiveView(console, f"{scenario.name} {name}") as view, InterruptFlag() as interrupt:
             if processes > 1 or (external and name != "serial"):
@@ -277,12 +298,15 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                     return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
                                            connect_timeout=args.expect_workers_timeout, watch=watch,
                                            interrupt=interrupt, on_worker_lost=worker_lost, external=True,
-                                           bind_host=args.master_bind_host, bind_port=args.master_bind_port)
+                                           bind_host=args.master_bind_host, bind_port=args.master_bind_port,
+                                           background=background)
                 return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
-                                       watch=watch, interrupt=interrupt, on_worker_lost=worker_lost)
+                                       watch=watch, interrupt=interrupt, on_worker_lost=worker_lost,
+                                       background=background)
             from loadtests.runner import run_local
 
-            return run_local(ctx, profile.client, shape, wait, name, view.tick, watch=watch, interrupt=interrupt)
+            return run_local(ctx, profile.client, shape, wait, name, view.tick, watch=watch, interrupt=interrupt,
+                             background=background)
 
     def main_phase(run: Any, pj: dict[str, Any]) -> None:
         """``run`` becomes the run's headline: tasks, totals, per-second series, outages."""
@@ -294,7 +318,8 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         load["intervals"] = run.context.recorder.intervals(run.started, min(run.finished,
                                                                             run.started + run.shape.duration))
         load["outages"] = run.outages
-        load["recall_notes"] = dict(plan.recall_notes)
+        load["recall_notes"] = dict(run.context.recall.notes)
+        load["recall_timeseries"] = run.context.recall.timeseries(run.started)
 
     def finished(run: Any, pj: dict[str, Any], headline: bool) -> None:
         """Stop the run (keeping ``pj``) when the phase was cut short by a fault or Ctrl-C."""
@@ -330,6 +355,15 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         finished(serial, pj, headline=False)
     workers = args.expect_workers if external else profile.processes
     concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=workers)
+    if runbooks:
+        load["runbook"] = runbooks[0].section()
+        load["runbook"]["offset_s"] = round(max(0.0, runbooks[0].started - concurrent.started), 3) \
+            if runbooks[0].started else 0.0
+        if not runbooks[0].completed:
+            section = load["runbook"]
+            why = section["error"] or "the concurrent phase ended first; lengthen load.run_time"
+            result["notes"].append(f"runbook incomplete: {section['steps_run']} of {section['steps_total']} steps "
+                                   f"ran ({why})")
     main = phase_json(concurrent, floor)
     load["phases"].append(main)
     main_phase(concurrent, main)
@@ -362,6 +396,14 @@ def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
     from scenarios.slo import slo_checks
 
     verdict = slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
+    runbook = load.get("runbook")
+    if runbook is not None:
+        verdict["checks"].append({"name": "runbook", "task": None, "limit": runbook["steps_total"],
+                                  "value": runbook["steps_run"], "ok": bool(runbook["completed"]),
+                                  "detail": "every runbook step ran" if runbook["completed"] else
+                                  f"runbook incomplete: {runbook['error'] or 'the phase ended first'}"})
+        if not runbook["completed"]:
+            verdict["ok"] = False
     outages = [o for p in load.get("phases", []) for o in p.get("outages", [])]
     if outages:
         down = sum((o["end"] if o["end"] is not None else o["start"]) - o["start"] for o in outages)
