@@ -13,7 +13,8 @@ has a :class:`Signature`:
 - each side's error as ``{class, code, message}`` (``None`` when that side returned);
 - ``why``: the difference as text.
 
-An entry names ``method``, ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
+An entry names ``method`` (a name, or a glob over method names for one signature many methods share: such an
+entry is never stale for a single method), ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
 of kinds any of which matches: the same bug can show as async-raised on one server and error-differs on another where
 the sync call fails too); its optional fields
 ``path`` (the difference's path or a path containing it), ``step``, ``sync_error`` / ``async_error`` (class name),
@@ -148,9 +149,25 @@ class KnownDivergence:
 
     def applies(self, method: str, server: str, pymilvus_version: str) -> bool:
         """True when this entry covers ``method`` on ``server`` with ``pymilvus_version``."""
-        if method != self.method or not fnmatch.fnmatch(server, self.server):
+        if not self.covers(method) or not fnmatch.fnmatch(server, self.server):
             return False
         return not self.pymilvus or Version(pymilvus_version) in SpecifierSet(self.pymilvus)
+
+    @property
+    def pattern(self) -> bool:
+        """True when ``method`` is a glob over method names (``*``, ``list_*``): one signature shared by many
+        methods (e.g. the async client's retry loop refusing every call with a tiny timeout). Such an entry is not
+        required to match in every method it covers (so it is never stale for one method)."""
+        return any(c in self.method for c in "*?[")
+
+    def covers(self, method: str) -> bool:
+        """True when the entry names ``method`` (exactly, or by its glob; a glob covers flows only when it starts
+        with ``flow:``)."""
+        if not self.pattern:
+            return method == self.method
+        if method.startswith("flow:") and not self.method.startswith("flow:"):
+            return False
+        return fnmatch.fnmatchcase(method, self.method)
 
     def matches(self, sig: Signature) -> bool:
         """True when every field this entry states matches ``sig``."""
