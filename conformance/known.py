@@ -18,8 +18,8 @@ entry is never stale for a single method), ``server`` (glob), ``pymilvus`` (spec
 of kinds any of which matches: the same bug can show as async-raised on one server and error-differs on another where
 the sync call fails too); its optional fields
 ``path`` (the difference's path or a path containing it), ``step``, ``sync_error`` / ``async_error`` (class name),
-``sync_code`` / ``async_code``, ``sync_message`` / ``async_message`` / ``why`` (regular expressions, searched) must ALL
-match for a divergence to be known. Any other divergence of the same method is new. A malformed entry (unknown key,
+``sync_code`` / ``async_code``, ``sync_message`` / ``async_message`` / ``why`` (regular expressions, searched),
+``timeout_below`` (the call passed a per-call timeout below this many seconds) must ALL match for a divergence to be known. Any other divergence of the same method is new. A malformed entry (unknown key,
 bad kind, regex or specifier) is a bad-input error naming it; an entry that matched nothing in a run that ran its
 method is stale (see :func:`stale_message`).
 """
@@ -51,7 +51,7 @@ KINDS = ("async-raised", "sync-raised", "error-differs", "value-differs", "effec
 RAISED = {"async-raised": "async", "sync-raised": "sync", "error-differs": "both", "value-differs": "neither"}
 _WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue")
 _SIGNATURE_KEYS = ("kind", "path", "step", "why", "sync_error", "sync_code", "sync_message", "async_error",
-                   "async_code", "async_message")
+                   "async_code", "async_message", "timeout_below")
 _REGEX_KEYS = ("why", "sync_message", "async_message")
 _EFFECTS = "side effects"
 
@@ -66,6 +66,8 @@ class Signature:
     sync_error: Optional[dict[str, Any]] = None
     async_error: Optional[dict[str, Any]] = None
     why: str = ""
+    #: The per-call timeout the call passed (None: it passed none, or the harness' own).
+    timeout: Optional[float] = None
 
     @property
     def raised(self) -> str:
@@ -80,6 +82,8 @@ class Signature:
         for side, err in (("sync", self.sync_error), ("async", self.async_error)):
             if err is not None:
                 parts.append(f"{side}_error={err.get('class')} {side}_code={err.get('code')}")
+        if self.timeout is not None:
+            parts.append(f"timeout={self.timeout}")
         return ", ".join(parts)
 
 
@@ -92,26 +96,42 @@ def _path_of(why: str) -> str:
     return head if head.startswith(("result", "error", _EFFECTS, "value")) else ""
 
 
-def signature_of(why: str, sync: dict[str, Any], asyn: dict[str, Any], step: str = "") -> Signature:
-    """The signature of a difference ``why`` between two outcomes ``{ok, error: {class, code, message}}``."""
+def signature_of(why: str, sync: dict[str, Any], asyn: dict[str, Any], step: str = "",
+                 timeout: Optional[float] = None) -> Signature:
+    """The signature of a difference ``why`` between two outcomes ``{ok, error: {class, code, message}}``
+    (``timeout``: the per-call timeout the call passed, if any)."""
     s_ok, a_ok = bool(sync.get("ok")), bool(asyn.get("ok"))
     s_err = None if s_ok else dict(sync.get("error") or {})
     a_err = None if a_ok else dict(asyn.get("error") or {})
     if s_ok and not a_ok:
-        return Signature("async-raised", "", step, None, a_err, why)
+        return Signature("async-raised", "", step, None, a_err, why, timeout)
     if a_ok and not s_ok:
-        return Signature("sync-raised", "", step, s_err, None, why)
+        return Signature("sync-raised", "", step, s_err, None, why, timeout)
     path = _path_of(why)
     if path.startswith(_EFFECTS):
         kind = "effects-differs"
     else:
         kind = "value-differs" if s_ok else "error-differs"
-    return Signature(kind, path, step, s_err, a_err, why)
+    return Signature(kind, path, step, s_err, a_err, why, timeout)
+
+
+def call_timeout(method: str, kwargs: dict[str, Any]) -> Optional[float]:
+    """The per-call timeout a call passes, by keyword or positionally in the sync order (None: none)."""
+    value = kwargs.get("timeout")
+    positional = kwargs.get("__positional__")
+    if value is None and positional:
+        from conformance.arguments import positional_params, sync_method
+
+        names = [p.name for p in positional_params(sync_method(method))]
+        if "timeout" in names and names.index("timeout") < len(positional):
+            value = positional[names.index("timeout")]
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def signature(div: Any) -> Signature:
-    """The signature of a :class:`conformance.example.Divergence` (its ``why``, ``sync`` and ``asyn`` outcomes)."""
-    return signature_of(div.why, div.sync, div.asyn)
+    """The signature of a :class:`conformance.example.Divergence` (its ``why``, ``sync`` and ``asyn`` outcomes,
+    and the per-call timeout its call passed)."""
+    return signature_of(div.why, div.sync, div.asyn, timeout=call_timeout(div.method, div.kwargs or {}))
 
 
 def step_signature(comparison: Any) -> Signature:
@@ -144,6 +164,8 @@ class KnownDivergence:
     sync_message: str = ""
     async_message: str = ""
     why: str = ""
+    #: Matches only calls that passed a per-call timeout below this many seconds (a deadline race, not a bug).
+    timeout_below: Optional[float] = None
     #: Where the entry is (file and index): named by every error about it.
     name: str = field(default="", compare=False)
 
@@ -178,6 +200,8 @@ class KnownDivergence:
         if self.step and sig.step != self.step:
             return False
         if self.why and not re.search(self.why, sig.why):
+            return False
+        if self.timeout_below is not None and (sig.timeout is None or sig.timeout >= self.timeout_below):
             return False
         for err, cls, code, message in ((sig.sync_error, self.sync_error, self.sync_code, self.sync_message),
                                         (sig.async_error, self.async_error, self.async_code, self.async_message)):
@@ -226,10 +250,11 @@ def _entry(raw: Any, name: str) -> KnownDivergence:
     if bad or not kinds:
         raise BadInputError(f"{name}: kind {raw['kind']!r} is not one of {list(KINDS)} (or a list of them)")
     for key in sorted(set(raw) - {"kind"}):
-        allowed = (str, int) if key in ("sync_code", "async_code") else (str,)
+        allowed = (str, int) if key in ("sync_code", "async_code") else (int, float) if key == "timeout_below" \
+            else (str,)
         if not isinstance(raw[key], allowed) or isinstance(raw[key], bool):
-            raise BadInputError(f"{name}: {key} must be a {'string or integer' if int in allowed else 'string'}, "
-                                f"got {raw[key]!r}")
+            what = {(str, int): "string or integer", (int, float): "number"}.get(allowed, "string")
+            raise BadInputError(f"{name}: {key} must be a {what}, got {raw[key]!r}")
     for key in _REGEX_KEYS:
         try:
             re.compile(raw.get(key, ""))

@@ -97,8 +97,8 @@ def strict_signature(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any
     return real(*args, **kwargs)
 
 
-def rejects_tiny_timeout(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """A per-call timeout below one second (but not 0, which means none) is refused before any request."""
+def rejects_no_timeout(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """A call without a per-call timeout (``timeout=None``, which the sync client takes) is refused."""
     timeout = kwargs.get("timeout")
     if timeout is None:
         raise ValueError("timeout=None is not supported")
