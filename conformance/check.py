@@ -189,7 +189,7 @@ def check_method(runner: Runner, spec: MethodSpec, server: str, *, out_dir: Opti
         verdict.detail = (f"the server answered UNIMPLEMENTED to every example, but the registry does not mark "
                           f"{spec.name} unsupported on {server}: add it to the spec's 'unsupported'")
     if verdict.status in ("pass", "known-divergence") and verdict.examples:
-        stale = [e for e in listed if e not in tally.matched and not e.pattern]
+        stale = [e for e in listed if e not in tally.matched and not e.may_be_unseen]
         if stale:  # every example ran and none showed the entry's signature
             verdict.status = "error"
             verdict.detail = "; ".join(known.stale_message(e, verdict.examples) for e in stale) + \

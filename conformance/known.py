@@ -13,7 +13,8 @@ has a :class:`Signature`:
 - each side's error as ``{class, code, message}`` (``None`` when that side returned);
 - ``why``: the difference as text.
 
-An entry names ``method`` (a name, or a glob over method names for one signature many methods share: such an
+An entry may say ``occasional = true``: only some drawn calls show it (an edge value, a short timeout), so a run
+whose examples did not show it is not stale. An entry names ``method`` (a name, or a glob over method names for one signature many methods share: such an
 entry is never stale for a single method), ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
 of kinds any of which matches: the same bug can show as async-raised on one server and error-differs on another where
 the sync call fails too); its optional fields
@@ -49,7 +50,7 @@ DEFAULT_PATH = Path(__file__).with_name("known_divergences.toml")
 KINDS = ("async-raised", "sync-raised", "error-differs", "value-differs", "effects-differs")
 #: Which side raised, per kind (effects-differs: both or neither, so not fixed).
 RAISED = {"async-raised": "async", "sync-raised": "sync", "error-differs": "both", "value-differs": "neither"}
-_WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue")
+_WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue", "occasional")
 _SIGNATURE_KEYS = ("kind", "path", "step", "why", "sync_error", "sync_code", "sync_message", "async_error",
                    "async_code", "async_message", "timeout_below")
 _REGEX_KEYS = ("why", "sync_message", "async_message")
@@ -166,6 +167,8 @@ class KnownDivergence:
     why: str = ""
     #: Matches only calls that passed a per-call timeout below this many seconds (a deadline race, not a bug).
     timeout_below: Optional[float] = None
+    #: Only some drawn calls show it (an edge value, a timeout): a run whose examples did not is no sign it is fixed.
+    occasional: bool = False
     #: Where the entry is (file and index): named by every error about it.
     name: str = field(default="", compare=False)
 
@@ -181,6 +184,12 @@ class KnownDivergence:
         methods (e.g. the async client's retry loop refusing every call with a tiny timeout). Such an entry is not
         required to match in every method it covers (so it is never stale for one method)."""
         return any(c in self.method for c in "*?[")
+
+    @property
+    def may_be_unseen(self) -> bool:
+        """True when a run of its method that did not show it says nothing (a glob, or ``occasional``): such an
+        entry is never reported stale."""
+        return self.pattern or self.occasional
 
     def covers(self, method: str) -> bool:
         """True when the entry names ``method`` (exactly, or by its glob; a glob covers flows only when it starts
@@ -249,7 +258,9 @@ def _entry(raw: Any, name: str) -> KnownDivergence:
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise BadInputError(f"{name}: kind {raw['kind']!r} is not one of {list(KINDS)} (or a list of them)")
-    for key in sorted(set(raw) - {"kind"}):
+    if "occasional" in raw and not isinstance(raw["occasional"], bool):
+        raise BadInputError(f"{name}: occasional must be true or false, got {raw['occasional']!r}")
+    for key in sorted(set(raw) - {"kind", "occasional"}):
         allowed = (str, int) if key in ("sync_code", "async_code") else (int, float) if key == "timeout_below" \
             else (str,)
         if not isinstance(raw[key], allowed) or isinstance(raw[key], bool):

@@ -300,3 +300,12 @@ def test_timeout_below_must_be_a_number(tmp_path: Path) -> None:
     bad.write_text('[[divergence]]\nmethod = "*"\nreason = "r"\nkind = "async-raised"\ntimeout_below = "1"\n')
     with pytest.raises(BadInputError, match="timeout_below must be a number"):
         known.load(bad)
+
+
+def test_an_occasional_entry_is_never_stale_and_must_be_a_boolean(tmp_path: Path) -> None:
+    assert entry(kind=("async-raised",), occasional=True).may_be_unseen
+    assert not entry(kind=("async-raised",)).may_be_unseen
+    bad = tmp_path / "k.toml"
+    bad.write_text('[[divergence]]\nmethod = "q"\nreason = "r"\nkind = "async-raised"\noccasional = "yes"\n')
+    with pytest.raises(BadInputError, match="occasional must be true or false"):
+        known.load(bad)
