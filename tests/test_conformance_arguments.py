@@ -5,8 +5,12 @@ and that every asymmetry the suite lists is exercised by an explicit call of its
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -158,3 +162,60 @@ def test_asymmetry_calls_are_added_once() -> None:
     again = load_all()
     for method, spec in again.items():
         assert len(spec.explicit) == len({repr(c) for c in spec.explicit}), method
+
+
+# ---------------------------------------------------------------- on the real server
+
+HARNESS = ("conformance", "scenarios", "loadtests", "reports", "tests", "benchmarks")
+
+
+def _asymmetry_divergence(runner: Any, method: str, kind: str) -> Any:
+    """The divergence the explicit call of ``method``'s ``kind`` asymmetry shows on the real pair (None: agree)."""
+    from conformance.example import Divergence, run_example
+
+    spec = SPECS[method]
+    asym = next(a for a in discovery.asymmetries() if a.method == method and a.kind == kind)
+    call = next(c for c in spec.explicit if arguments.exercises(asym, c))
+    try:
+        run_example(runner, spec, call)
+    except Divergence as div:
+        return div
+    return None
+
+
+@pytest.mark.server
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("method,kind", [("get_load_state", "only-async"), ("search", "order")])
+def test_a_divergence_found_by_a_sync_form_call_has_a_working_reproducer(runner, milvus, tmp_path,  # type: ignore[no-untyped-def]
+                                                                          method: str, kind: str) -> None:
+    """The call written as the sync signature allows diverges on the unmodified pair (registered in
+    known_divergences.toml); its reproducer, run outside the checkout with no harness package importable, makes the
+    same call on both clients and prints both outcomes."""
+    from conformance.reproducer import render
+
+    if milvus.token or milvus.db_name != "default":
+        pytest.skip("reproducer scripts take a URI only (no token, default database)")
+    div = _asymmetry_divergence(runner, method, kind)
+    if div is None:
+        pytest.skip(f"{method}'s {kind} call agrees on pymilvus {__import__('pymilvus').__version__}")
+    from conformance import known
+
+    import pymilvus
+
+    entry = known.match(known.applicable(known.load(), method, runner.family, pymilvus.__version__),
+                        known.signature(div))
+    assert entry is not None, f"unregistered divergence: {div}"
+    path = tmp_path / f"reproduce_{method}.py"
+    path.write_text(render(div))
+    blocked = ", ".join(repr(m) for m in HARNESS)
+    code = (f"import sys, runpy; [sys.modules.__setitem__(m, None) for m in ({blocked})]; "
+            f"sys.argv = [{str(path)!r}, {milvus.uri!r}]; runpy.run_path({str(path)!r}, run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=240, env={**os.environ, "PYTHONPATH": ""})
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    out = proc.stdout
+    if div.sync.get("ok"):
+        assert "sync outcome:" in out and "async raised:" in out, out[-3000:]
+    else:
+        assert "sync raised:" in out and "async outcome:" in out, out[-3000:]
+    assert "ModuleNotFoundError" not in proc.stderr and "ImportError" not in proc.stderr
