@@ -208,12 +208,12 @@ def call_strategy(spec: Any) -> "st.SearchStrategy[dict[str, Any]]":
         inspect.signature(fn)
     except (TypeError, ValueError):  # the sync client lacks the method, or it cannot be introspected
         return spec.args()
-    timeouts: list[Any] = list(SHORT_TIMEOUTS) + [NORMAL_TIMEOUT]
-    if not spec.mutates:  # no per-call timeout: a mutating call that waits (load, index) could wait for minutes
-        timeouts.append(None)
-    options = [st.just(Change("unknown"))]
+    # no per-call timeout (what most callers write) first; never for a mutating call, which may wait (load, index)
+    timeouts: list[Any] = ([] if spec.mutates else [None]) + list(SHORT_TIMEOUTS) + [NORMAL_TIMEOUT]
+    options = []
     if spec.timeout:
         options.append(st.sampled_from(timeouts).map(lambda t: Change("timeout", value=t)))
+    options.append(st.just(Change("unknown")))
     options.append(st.builds(lambda slot, i: Change("edge", index=i, slot=slot), st.integers(0, 15), st.integers(0, 6)))
     change = st.one_of(st.just(Change("none")), *options)
 

@@ -97,11 +97,12 @@ def strict_signature(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any
     return real(*args, **kwargs)
 
 
-def rejects_no_timeout(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """A call without a per-call timeout (``timeout=None``, which the sync client takes) is refused."""
+def rejects_short_timeout(real: Callable, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """A sub-second per-call timeout (0 included) is refused up front with ValueError, where the sync client sends
+    the call (unlike pymilvus' own retry-timeout error, which the registry knows)."""
     timeout = kwargs.get("timeout")
-    if timeout is None:
-        raise ValueError("timeout=None is not supported")
+    if isinstance(timeout, (int, float)) and timeout < 1:
+        raise ValueError(f"timeout {timeout} is too short")
     return real(*args, **kwargs)
 
 

@@ -13,7 +13,7 @@ from conformance.check import check_method
 from conformance.registry import load_all
 from conformance.runner import Runner
 from conformance.servers import server_family
-from tests.mutation.faults import (Faulty, ignores_unknown_kwargs, rejects_empty_string, rejects_no_timeout,
+from tests.mutation.faults import (Faulty, ignores_unknown_kwargs, rejects_empty_string, rejects_short_timeout,
                                    rejects_positional, strict_signature)
 
 pytestmark = pytest.mark.server
@@ -26,8 +26,8 @@ MUTANTS: list[tuple[str, str, Callable[..., Any]]] = [
     ("ignores an unknown keyword the sync client refuses", "close", ignores_unknown_kwargs),
     ("refuses a keyword only the sync signature names", "get_load_state", strict_signature),
     ("refuses a keyword only the sync signature names", "search", strict_signature),
-    ("refuses an empty string the sync client sends on", "describe_collection", rejects_empty_string),
-    ("refuses a call without a per-call timeout", "list_collections", rejects_no_timeout),
+    ("refuses an empty string the sync client sends on", "query", rejects_empty_string),
+    ("refuses a short per-call timeout the sync client sends", "list_collections", rejects_short_timeout),
 ]
 
 
