@@ -134,7 +134,8 @@ def base_example(spec_: MethodSpec) -> dict[str, Any]:
         return dict(spec_.explicit[0])
     from hypothesis import HealthCheck, Phase, find, settings
 
-    return find(spec_.args(), lambda _: True, settings=settings(database=None, max_examples=1, phases=[Phase.generate],
+    return find(spec_.args(), lambda _: True, settings=settings(database=None, max_examples=1, derandomize=True,
+                                                                phases=[Phase.generate],
                                                                 suppress_health_check=list(HealthCheck)))
 
 
