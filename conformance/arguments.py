@@ -241,6 +241,17 @@ def _value_for(param: inspect.Parameter, kwargs: dict[str, Any], partner: Option
     return wrong_type(param)
 
 
+def by_async_names(method: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` (by the sync names) with every parameter the async signature renames (a one-sided parameter at
+    the same position on both sides) passed by its async name."""
+    a_pos = positional_params(async_method(method))
+    s_names = {p.name for p in parameters(sync_method(method))}
+    a_names = {p.name for p in parameters(async_method(method))}
+    renames = {sp.name: ap.name for sp, ap in zip(positional_params(sync_method(method)), a_pos)
+               if sp.name not in a_names and ap.name not in s_names}
+    return {renames.get(k, k): v for k, v in kwargs.items()}
+
+
 def asymmetry_call(asym: Any, base: dict[str, Any]) -> dict[str, Any]:
     """One explicit call (kwargs, ``__positional__`` for positional ones) that exercises the signature asymmetry
     ``asym`` (a :class:`conformance.discovery.Asymmetry`), built from a valid example ``base`` of the method."""
@@ -263,6 +274,11 @@ def asymmetry_call(asym: Any, base: dict[str, Any]) -> dict[str, Any]:
             return {**kwargs, UNKNOWN_KWARG: 1}
         if param.kind is param.VAR_POSITIONAL:
             return as_sync_positional(method, kwargs, len(positional_params(sync_method(method))))
+        if asym.partner:  # renamed: one call by every async name at once (transfer_replica's source, target, ...)
+            out = by_async_names(method, kwargs)
+            if asym.param not in out:
+                out[asym.param] = _value_for(param, kwargs, asym.partner)
+            return out
         out = {k: v for k, v in kwargs.items() if k != asym.partner}
         out[asym.param] = _value_for(param, kwargs, asym.partner)
         if asym.param == "timeout":
