@@ -20,7 +20,6 @@ from typing import Any, Optional
 from hypothesis import strategies as st
 
 from conformance import profiles
-from conformance.world import Lazy
 
 #: A keyword no pymilvus method knows: a client must reject it (or both ignore it alike).
 UNKNOWN_KWARG = "vdbh_unknown_kwarg"
@@ -307,7 +306,3 @@ def exercises(asym: Any, call: dict[str, Any]) -> bool:
         return bool(call.get(POSITIONAL))
     return asym.param in call
 
-
-def plain_base(example: dict[str, Any]) -> bool:
-    """True when an example can serve as the base of an asymmetry call (no lazily built objects to reuse)."""
-    return not any(isinstance(v, Lazy) for v in example.values())
