@@ -103,3 +103,88 @@ SYNC_ONLY: dict[str, SyncOnly] = {
         "list_segments() / list_persistent_segments() report persistent segments, not loaded ones: no "
         "equivalent; not compared (Milvus Lite answers UNIMPLEMENTED to segment listings)"),
 }
+
+
+@dataclass(frozen=True)
+class Asymmetry:
+    """One way the sync and async signatures of a shared method differ.
+
+    ``kind``: ``only-sync`` / ``only-async`` (a parameter on one side only; ``partner`` names the parameter the
+    other side has in its place, when one does), ``order`` (a positional call in the sync order binds a value to
+    another parameter on the async side), ``kind`` (a parameter's kind differs) or ``default`` (its default
+    differs)."""
+
+    method: str
+    kind: str
+    param: str
+    partner: str = ""
+    detail: str = ""
+
+    def describe(self) -> str:
+        """One line for reports and test failures."""
+        partner = f" (in place of {self.partner})" if self.partner else ""
+        return f"{self.method}: {self.kind} {self.param}{partner}{': ' + self.detail if self.detail else ''}"
+
+
+def _signature_params(fn: Any) -> list[inspect.Parameter]:
+    try:
+        return [p for n, p in inspect.signature(fn).parameters.items() if n != "self"]
+    except (TypeError, ValueError):
+        return []
+
+
+def _positional(params: list[inspect.Parameter]) -> list[inspect.Parameter]:
+    return [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def method_asymmetries(name: str, sync_fn: Any, async_fn: Any) -> list[Asymmetry]:
+    """Every asymmetry between the sync and async signature of method ``name``."""
+    s_params, a_params = _signature_params(sync_fn), _signature_params(async_fn)
+    s, a = {p.name: p for p in s_params}, {p.name: p for p in a_params}
+    s_pos, a_pos = _positional(s_params), _positional(a_params)
+    partners: dict[str, str] = {}  # sync name -> async name, for one-sided parameters at the same position
+    for sp, ap in zip(s_pos, a_pos):
+        if sp.name not in a and ap.name not in s:
+            partners[sp.name] = ap.name
+    back = {v: k for k, v in partners.items()}
+    out = [Asymmetry(name, "only-sync", n, partners.get(n, ""), s[n].kind.name) for n in s if n not in a]
+    out += [Asymmetry(name, "only-async", n, back.get(n, ""), a[n].kind.name) for n in a if n not in s]
+    for i, sp in enumerate(s_pos):
+        ap = a_pos[i] if i < len(a_pos) else None
+        if ap is None or (ap.name != sp.name and partners.get(sp.name) != ap.name):
+            bound = ap.name if ap is not None else "nothing (too many positional arguments)"
+            out.append(Asymmetry(name, "order", sp.name, "",
+                                 f"sync position {i} is {sp.name}, async binds it to {bound}"))
+            break  # one positional call in the sync order shows every later shift too
+    for n in s:
+        if n not in a:
+            continue
+        if s[n].kind != a[n].kind:
+            out.append(Asymmetry(name, "kind", n, "", f"sync {s[n].kind.name} vs async {a[n].kind.name}"))
+        if s[n].default is not a[n].default and not _same_default(s[n].default, a[n].default):
+            out.append(Asymmetry(name, "default", n, "", f"sync {_shown(s[n].default)} vs async "
+                                                         f"{_shown(a[n].default)}"))
+    return out
+
+
+def _same_default(x: Any, y: Any) -> bool:
+    try:
+        return type(x) is type(y) and bool(x == y)
+    except Exception:  # noqa: BLE001 - objects without a usable __eq__ differ
+        return False
+
+
+def _shown(default: Any) -> str:
+    return "required" if default is inspect.Parameter.empty else repr(default)
+
+
+def asymmetries() -> list[Asymmetry]:
+    """Every signature asymmetry between the methods both clients have (missing/extra parameters, renamed ones,
+    positional order, parameter kinds, defaults), in method order."""
+    from pymilvus import AsyncMilvusClient, MilvusClient
+
+    sync, asyn = public_methods(MilvusClient), public_methods(AsyncMilvusClient)
+    out: list[Asymmetry] = []
+    for name in sorted(set(sync) & set(asyn)):
+        out += method_asymmetries(name, sync[name], asyn[name])
+    return out

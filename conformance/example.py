@@ -78,6 +78,9 @@ def _with_timeout(runner: Runner, spec: MethodSpec, method: Any, kwargs: dict[st
     except (TypeError, ValueError):
         return kwargs
     takes = "timeout" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+    positional = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if "timeout" in positional[:len(kwargs.get("__positional__") or ())]:
+        return kwargs  # the call passes its timeout positionally
     return {**kwargs, "timeout": runner.timeout} if takes else kwargs
 
 

@@ -13,13 +13,16 @@ has a :class:`Signature`:
 - each side's error as ``{class, code, message}`` (``None`` when that side returned);
 - ``why``: the difference as text.
 
-An entry names ``method``, ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
+An entry may say ``occasional = true``: only some drawn calls show it (an edge value, a short timeout), so a run
+whose examples did not show it is not stale. An entry names ``method`` (a name, or a glob over method names for one signature many methods share: such an
+entry is never stale for a single method), ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
 of kinds any of which matches: the same bug can show as async-raised on one server and error-differs on another where
 the sync call fails too); its optional fields
 ``path`` (the difference's path or a path containing it), ``step`` (a regular expression the whole step name must
-match: one index's step is ``create_index[<field>]``, its fallback ``create_index[<field>] fallback <INDEX>``), ``sync_error`` / ``async_error`` (class name),
-``sync_code`` / ``async_code``, ``sync_message`` / ``async_message`` / ``why`` (regular expressions, searched) must ALL
-match for a divergence to be known. Any other divergence of the same method is new. A malformed entry (unknown key,
+match: one index's step is ``create_index[<field>]``, its fallback ``create_index[<field>] fallback <INDEX>``),
+``sync_error`` / ``async_error`` (class name), ``sync_code`` / ``async_code``, ``sync_message`` / ``async_message`` /
+``why`` (regular expressions, searched), ``timeout_below`` (the call passed a per-call timeout below this many
+seconds) must ALL match for a divergence to be known. Any other divergence of the same method is new. A malformed entry (unknown key,
 bad kind, regex or specifier) is a bad-input error naming it; an entry that matched nothing in a run that ran its
 method is stale (see :func:`stale_message`).
 """
@@ -49,9 +52,9 @@ DEFAULT_PATH = Path(__file__).with_name("known_divergences.toml")
 KINDS = ("async-raised", "sync-raised", "error-differs", "value-differs", "effects-differs")
 #: Which side raised, per kind (effects-differs: both or neither, so not fixed).
 RAISED = {"async-raised": "async", "sync-raised": "sync", "error-differs": "both", "value-differs": "neither"}
-_WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue")
+_WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue", "occasional")
 _SIGNATURE_KEYS = ("kind", "path", "step", "why", "sync_error", "sync_code", "sync_message", "async_error",
-                   "async_code", "async_message")
+                   "async_code", "async_message", "timeout_below")
 _REGEX_KEYS = ("why", "step", "sync_message", "async_message")
 _EFFECTS = "side effects"
 
@@ -66,6 +69,8 @@ class Signature:
     sync_error: Optional[dict[str, Any]] = None
     async_error: Optional[dict[str, Any]] = None
     why: str = ""
+    #: The per-call timeout the call passed (None: it passed none, or the harness' own).
+    timeout: Optional[float] = None
 
     @property
     def raised(self) -> str:
@@ -80,6 +85,8 @@ class Signature:
         for side, err in (("sync", self.sync_error), ("async", self.async_error)):
             if err is not None:
                 parts.append(f"{side}_error={err.get('class')} {side}_code={err.get('code')}")
+        if self.timeout is not None:
+            parts.append(f"timeout={self.timeout}")
         return ", ".join(parts)
 
 
@@ -92,26 +99,42 @@ def _path_of(why: str) -> str:
     return head if head.startswith(("result", "error", _EFFECTS, "value")) else ""
 
 
-def signature_of(why: str, sync: dict[str, Any], asyn: dict[str, Any], step: str = "") -> Signature:
-    """The signature of a difference ``why`` between two outcomes ``{ok, error: {class, code, message}}``."""
+def signature_of(why: str, sync: dict[str, Any], asyn: dict[str, Any], step: str = "",
+                 timeout: Optional[float] = None) -> Signature:
+    """The signature of a difference ``why`` between two outcomes ``{ok, error: {class, code, message}}``
+    (``timeout``: the per-call timeout the call passed, if any)."""
     s_ok, a_ok = bool(sync.get("ok")), bool(asyn.get("ok"))
     s_err = None if s_ok else dict(sync.get("error") or {})
     a_err = None if a_ok else dict(asyn.get("error") or {})
     if s_ok and not a_ok:
-        return Signature("async-raised", "", step, None, a_err, why)
+        return Signature("async-raised", "", step, None, a_err, why, timeout)
     if a_ok and not s_ok:
-        return Signature("sync-raised", "", step, s_err, None, why)
+        return Signature("sync-raised", "", step, s_err, None, why, timeout)
     path = _path_of(why)
     if path.startswith(_EFFECTS):
         kind = "effects-differs"
     else:
         kind = "value-differs" if s_ok else "error-differs"
-    return Signature(kind, path, step, s_err, a_err, why)
+    return Signature(kind, path, step, s_err, a_err, why, timeout)
+
+
+def call_timeout(method: str, kwargs: dict[str, Any]) -> Optional[float]:
+    """The per-call timeout a call passes, by keyword or positionally in the sync order (None: none)."""
+    value = kwargs.get("timeout")
+    positional = kwargs.get("__positional__")
+    if value is None and positional:
+        from conformance.arguments import positional_params, sync_method
+
+        names = [p.name for p in positional_params(sync_method(method))]
+        if "timeout" in names and names.index("timeout") < len(positional):
+            value = positional[names.index("timeout")]
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def signature(div: Any) -> Signature:
-    """The signature of a :class:`conformance.example.Divergence` (its ``why``, ``sync`` and ``asyn`` outcomes)."""
-    return signature_of(div.why, div.sync, div.asyn)
+    """The signature of a :class:`conformance.example.Divergence` (its ``why``, ``sync`` and ``asyn`` outcomes,
+    and the per-call timeout its call passed)."""
+    return signature_of(div.why, div.sync, div.asyn, timeout=call_timeout(div.method, div.kwargs or {}))
 
 
 def step_signature(comparison: Any) -> Signature:
@@ -144,14 +167,40 @@ class KnownDivergence:
     sync_message: str = ""
     async_message: str = ""
     why: str = ""
+    #: Matches only calls that passed a per-call timeout below this many seconds (a deadline race, not a bug).
+    timeout_below: Optional[float] = None
+    #: Only some drawn calls show it (an edge value, a timeout): a run whose examples did not is no sign it is fixed.
+    occasional: bool = False
     #: Where the entry is (file and index): named by every error about it.
     name: str = field(default="", compare=False)
 
     def applies(self, method: str, server: str, pymilvus_version: str) -> bool:
         """True when this entry covers ``method`` on ``server`` with ``pymilvus_version``."""
-        if method != self.method or not fnmatch.fnmatch(server, self.server):
+        if not self.covers(method) or not fnmatch.fnmatch(server, self.server):
             return False
         return not self.pymilvus or Version(pymilvus_version) in SpecifierSet(self.pymilvus)
+
+    @property
+    def pattern(self) -> bool:
+        """True when ``method`` is a glob over method names (``*``, ``list_*``): one signature shared by many
+        methods (e.g. the async client's retry loop refusing every call with a tiny timeout). Such an entry is not
+        required to match in every method it covers (so it is never stale for one method)."""
+        return any(c in self.method for c in "*?[")
+
+    @property
+    def may_be_unseen(self) -> bool:
+        """True when a run of its method that did not show it says nothing (a glob, or ``occasional``): such an
+        entry is never reported stale."""
+        return self.pattern or self.occasional
+
+    def covers(self, method: str) -> bool:
+        """True when the entry names ``method`` (exactly, or by its glob; a glob covers flows only when it starts
+        with ``flow:``)."""
+        if not self.pattern:
+            return method == self.method
+        if method.startswith("flow:") and not self.method.startswith("flow:"):
+            return False
+        return fnmatch.fnmatchcase(method, self.method)
 
     def matches(self, sig: Signature) -> bool:
         """True when every field this entry states matches ``sig``."""
@@ -162,6 +211,8 @@ class KnownDivergence:
         if self.step and not re.fullmatch(self.step, sig.step):
             return False
         if self.why and not re.search(self.why, sig.why):
+            return False
+        if self.timeout_below is not None and (sig.timeout is None or sig.timeout >= self.timeout_below):
             return False
         for err, cls, code, message in ((sig.sync_error, self.sync_error, self.sync_code, self.sync_message),
                                         (sig.async_error, self.async_error, self.async_code, self.async_message)):
@@ -209,11 +260,14 @@ def _entry(raw: Any, name: str) -> KnownDivergence:
     bad = [k for k in kinds if k not in KINDS]
     if bad or not kinds:
         raise BadInputError(f"{name}: kind {raw['kind']!r} is not one of {list(KINDS)} (or a list of them)")
-    for key in sorted(set(raw) - {"kind"}):
-        allowed = (str, int) if key in ("sync_code", "async_code") else (str,)
+    if "occasional" in raw and not isinstance(raw["occasional"], bool):
+        raise BadInputError(f"{name}: occasional must be true or false, got {raw['occasional']!r}")
+    for key in sorted(set(raw) - {"kind", "occasional"}):
+        allowed = (str, int) if key in ("sync_code", "async_code") else (int, float) if key == "timeout_below" \
+            else (str,)
         if not isinstance(raw[key], allowed) or isinstance(raw[key], bool):
-            raise BadInputError(f"{name}: {key} must be a {'string or integer' if int in allowed else 'string'}, "
-                                f"got {raw[key]!r}")
+            what = {(str, int): "string or integer", (int, float): "number"}.get(allowed, "string")
+            raise BadInputError(f"{name}: {key} must be a {what}, got {raw[key]!r}")
     for key in _REGEX_KEYS:
         try:
             re.compile(raw.get(key, ""))

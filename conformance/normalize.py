@@ -198,4 +198,7 @@ def error_record(exc: BaseException, prefixes: Iterable[str] = ()) -> dict[str, 
 
     # grpc's sync and aio stacks raise different RpcError subclasses for the same status: compare the status
     cls = "grpc.RpcError" if isinstance(exc, grpc.RpcError) else type(exc).__name__
+    # Python names the called function by its qualified name ("AsyncMilvusClient.close() got an unexpected
+    # keyword argument", "BaseMilvusClient.get_server_type() ..."): the same refusal must read the same
+    message = re.sub(r"\b(?:Async|Base)?MilvusClient\.(?=\w+\()", "MilvusClient.", message)
     return {"class": cls, "code": plain(code), "message": mask_text(message.strip(), prefixes)}

@@ -43,11 +43,23 @@ def _takes_timeout(client_class: Any, method: str) -> bool:
     return "timeout" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
+def _positional_timeout(client_class: Any, method: str, count: int) -> bool:
+    """The first ``count`` positional arguments of ``client_class.method`` include its ``timeout``."""
+    try:
+        params = list(inspect.signature(getattr(client_class, method)).parameters.values())
+    except (AttributeError, TypeError, ValueError):
+        return False
+    names = [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return "timeout" in names[:count]
+
+
 def _call_args(spec: Optional[MethodSpec], method: str, kwargs: dict[str, Any], client_class: Any,
-               positional: bool) -> str:
-    """The argument list of the call as the harness made it (with ``timeout=`` where it passed one)."""
+               positional: bool, count: int = 0) -> str:
+    """The argument list of the call as the harness made it (with ``timeout=`` where it passed one, by keyword
+    or among its ``count`` positional arguments)."""
     parts = (["*args(p)"] if positional else []) + ["**kwargs(p)"]
-    if (spec is None or spec.timeout) and "timeout" not in kwargs and _takes_timeout(client_class, method):
+    if (spec is None or spec.timeout) and "timeout" not in kwargs and _takes_timeout(client_class, method) \
+            and not _positional_timeout(client_class, method, count):
         parts.append("timeout=TIMEOUT")
     return ", ".join(parts)
 
@@ -159,9 +171,10 @@ def render(div: Divergence, spec: Optional[MethodSpec] = None) -> str:
                                          "(method, arguments).", emitters[3], probes))
         parts.append(PROBES)
     parts.append(CALLS.format(method=div.method,
-                              sync_args=_call_args(spec, div.method, kwargs, MilvusClient, positional is not None),
+                              sync_args=_call_args(spec, div.method, kwargs, MilvusClient, positional is not None,
+                                                   len(positional or ())),
                               async_args=_call_args(spec, div.method, kwargs, AsyncMilvusClient,
-                                                    positional is not None)))
+                                                    positional is not None, len(positional or ()))))
     parts.append(CLEANUP)
     fresh = spec is not None and spec.fresh_clients
     parts.append(MAIN.format(

@@ -285,3 +285,41 @@ def test_a_malformed_registry_stops_the_conformance_command_with_exit_2(tmp_path
     assert main(["conformance", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "divergence[0] (delete)" in err and "sync_mesage" in err
+
+
+def test_a_method_glob_entry_covers_many_methods_but_never_flows_and_is_never_stale_alone() -> None:
+    shared = entry(method="*", kind=("async-raised",))
+    assert shared.pattern and shared.applies("query", "lite3", "3.0.2") and shared.applies("list_collections", "x", "1")
+    assert not shared.applies("flow:seed_tutorial", "lite3", "3.0.2")
+    assert entry(method="list_*", kind=("async-raised",)).covers("list_collections")
+    assert not entry(method="list_*", kind=("async-raised",)).covers("query")
+    assert not entry(kind=("async-raised",)).pattern
+
+
+def test_timeout_below_matches_only_calls_with_a_short_per_call_timeout() -> None:
+    timed_out = err("MilvusException", 1, "[query] Retry timeout: 0.001s")
+    race = entry(kind=("async-raised",), async_message=r"Retry timeout: 0\.\d+s", timeout_below=1.0)
+    assert race.matches(known.signature(div("sync returned a value, async raised", ok(), timed_out,
+                                            kwargs={"timeout": 0.001})))
+    assert race.matches(known.signature(div("x", ok(), timed_out, kwargs={"timeout": 0})))
+    assert not race.matches(known.signature(div("x", ok(), timed_out, kwargs={"timeout": 10.0})))
+    assert not race.matches(known.signature(div("x", ok(), timed_out, kwargs={})))  # the harness' own timeout
+    positional = {"__positional__": ["c", "", None, 0.001]}  # query(collection_name, filter, output_fields, timeout)
+    assert known.call_timeout("query", positional) == 0.001
+    assert race.matches(known.signature(div("x", ok(), timed_out, method="query", kwargs=positional)))
+
+
+def test_timeout_below_must_be_a_number(tmp_path: Path) -> None:
+    bad = tmp_path / "k.toml"
+    bad.write_text('[[divergence]]\nmethod = "*"\nreason = "r"\nkind = "async-raised"\ntimeout_below = "1"\n')
+    with pytest.raises(BadInputError, match="timeout_below must be a number"):
+        known.load(bad)
+
+
+def test_an_occasional_entry_is_never_stale_and_must_be_a_boolean(tmp_path: Path) -> None:
+    assert entry(kind=("async-raised",), occasional=True).may_be_unseen
+    assert not entry(kind=("async-raised",)).may_be_unseen
+    bad = tmp_path / "k.toml"
+    bad.write_text('[[divergence]]\nmethod = "q"\nreason = "r"\nkind = "async-raised"\noccasional = "yes"\n')
+    with pytest.raises(BadInputError, match="occasional must be true or false"):
+        known.load(bad)
