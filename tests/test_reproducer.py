@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase, find, given, reject, settings
 from pymilvus import AsyncMilvusClient, DataType, MilvusClient, RRFRanker
 
 from conformance import world
-from conformance.example import Divergence, probe_calls
+from conformance.example import CLIENT_PROBES, Divergence, probe_calls
 from conformance.pysource import Emitter, Unrenderable, canon
 from conformance.registry import MethodSpec, Need, load_all
 from conformance.reproducer import render
@@ -24,6 +24,8 @@ from conformance.world import Namespace, build, cleanup
 
 SPECS = load_all()
 STDLIB = set(sys.stdlib_module_names)
+#: What pymilvus itself installs and the copied comparison imports (gRPC status codes, protobuf messages).
+PYMILVUS_DEPENDENCIES = {"grpc", "google"}
 HARNESS = ("conformance", "scenarios", "loadtests", "reports", "tests", "benchmarks")
 FEW = settings(max_examples=4, deadline=None, database=None, derandomize=True,
                suppress_health_check=list(HealthCheck))
@@ -45,7 +47,7 @@ def imported_modules(script: str) -> set[str]:
 def assert_standalone(script: str) -> None:
     """Every import is stdlib, pymilvus, numpy or scipy; no harness module is named anywhere."""
     modules = imported_modules(script)
-    assert modules <= STDLIB | {"pymilvus", "numpy", "scipy"}, modules
+    assert modules <= STDLIB | {"pymilvus", "numpy", "scipy"} | PYMILVUS_DEPENDENCIES, modules
     assert not modules & set(HARNESS)
 
 
@@ -63,9 +65,12 @@ class Calls:
 
 def load_script(script: str) -> dict[str, Any]:
     """The script's module namespace (``main`` is not run)."""
-    space: dict[str, Any] = {"__name__": "reproducer_under_test"}
-    exec(compile(script, "reproduce.py", "exec"), space)  # noqa: S102 - the script under test
-    return space
+    import types
+
+    module = types.ModuleType("reproducer_under_test")  # a real module: the script's dataclasses look it up
+    sys.modules[module.__name__] = module
+    exec(compile(script, "reproduce.py", "exec"), module.__dict__)  # noqa: S102 - the script under test
+    return module.__dict__
 
 
 def assert_same_as_harness(script: str, spec: MethodSpec, div: Divergence) -> None:
@@ -82,8 +87,9 @@ def assert_same_as_harness(script: str, spec: MethodSpec, div: Divergence) -> No
     assert repr(canon(space["kwargs"](p))) == repr(canon(expected))
     if positional is not None:
         assert repr(canon(space["args"](p))) == repr(canon(positional))
-    if spec.mutates:
-        assert repr(canon(space["probes"](p))) == repr(canon(ns.resolve(probe_calls(spec))))
+    assert repr(canon(space["probes"](p))) == repr(canon(ns.resolve(probe_calls(spec))))
+    assert repr(canon(space["client_probes"](p))) == repr(canon(ns.resolve(CLIENT_PROBES)))
+    assert space["MODE"].name == spec.compare.name and space["VOLATILE"] == spec.volatile_keys
 
 
 def divergence(spec: MethodSpec, kwargs: dict[str, Any], needs: tuple[Need, ...] | None = None) -> Divergence:
