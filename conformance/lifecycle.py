@@ -115,16 +115,19 @@ def lifecycle_verdict(sync: dict[str, str], asyn: dict[str, str]) -> tuple[str, 
 
 
 REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): close() of one client and the other clients of the same URI.
-Expected for both clients: the closed client raises, the other client and a client created afterwards work."""
+Expected for both clients: the closed client raises, the other client and a client created afterwards work.
+Exit code: 1 when the two clients differ (ok against raises, or the error class), 0 when they behave alike."""
 import asyncio
+import sys
 
 import pymilvus
 from pymilvus import AsyncMilvusClient, MilvusClient
 
-URI = {uri!r}
+URI = sys.argv[1] if len(sys.argv) > 1 else {uri!r}
 
 
 def sync_side():
+    seen = {{}}
     first, other = MilvusClient(uri=URI), MilvusClient(uri=URI)
     first.list_collections(timeout=10)
     other.list_collections(timeout=10)
@@ -134,12 +137,15 @@ def sync_side():
                        ("client created after", lambda: MilvusClient(uri=URI).list_collections(timeout=10))):
         try:
             call()
-            print("MilvusClient", name, "ok")
+            seen[name] = "ok"
         except Exception as exc:
+            seen[name] = "raises " + type(exc).__name__
             print("MilvusClient", name, "raises", type(exc).__name__, exc)
+    return seen
 
 
 async def async_side():
+    seen = {{}}
     first, other = AsyncMilvusClient(uri=URI), AsyncMilvusClient(uri=URI)
     await first.list_collections(timeout=10)
     await other.list_collections(timeout=10)
@@ -148,14 +154,19 @@ async def async_side():
                        ("client created after", lambda: AsyncMilvusClient(uri=URI))):
         try:
             await make().list_collections(timeout=10)
-            print("AsyncMilvusClient", name, "ok")
+            seen[name] = "ok"
         except Exception as exc:
+            seen[name] = "raises " + type(exc).__name__
             print("AsyncMilvusClient", name, "raises", type(exc).__name__, exc)
+    return seen
 
 
 print("pymilvus", pymilvus.__version__)
-sync_side()
-asyncio.run(async_side())
+sync, asyn = sync_side(), asyncio.run(async_side())
+differ = [f"{{name}}: MilvusClient {{sync[name]}}, AsyncMilvusClient {{asyn[name]}}" for name in sync
+          if sync[name] != asyn[name]]
+print("the clients DIVERGE: " + "; ".join(differ) if differ else f"the clients agree: {{sync}}")
+sys.exit(1 if differ else 0)
 '''
 
 
@@ -167,6 +178,8 @@ def write_lifecycle_reproducer(out_dir: Path, uri: str) -> Path:
     return path
 
 
+#: The registry name of the close() lifecycle check (``known_divergences.toml`` entries use it as their method).
+CLOSE = "lifecycle:close"
 #: The registry name of the silent-server check (``known_divergences.toml`` entries use it as their method).
 SILENT_SERVER = "lifecycle:silent_server_timeout"
 
