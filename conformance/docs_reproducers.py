@@ -27,7 +27,7 @@ from scenarios.errors import BadInputError
 
 #: Exit code of a reproducer script while the clients still diverge (see :mod:`conformance.reproducer`).
 DIVERGES = 1
-_FIELD = re.compile(r"^# (divergence|pymilvus|proven): (.*)$")
+_FIELD = re.compile(r"^# (divergence|server|pymilvus|proven): (.*)$")
 _PROVEN = re.compile(r"exit (\d+)")
 
 
@@ -38,6 +38,8 @@ class Stamp:
     divergence: str
     pymilvus: str
     proven: str
+    #: Glob over the server family the divergence shows on (``lite3``; ``*``: any).
+    server: str = "*"
 
     @property
     def exit_code(self) -> int:
@@ -47,14 +49,18 @@ class Stamp:
             raise BadInputError(f"'# proven:' line without 'exit N': {self.proven!r}")
         return int(found.group(1))
 
-    def applies(self, version: str) -> bool:
-        """True when the divergence's pymilvus range covers ``version``."""
-        return SpecifierSet(self.pymilvus).contains(version, prereleases=True)
+    def applies(self, version: str, server: str = "*") -> bool:
+        """True when the divergence's pymilvus range covers ``version`` and its server glob ``server``."""
+        import fnmatch
+
+        return SpecifierSet(self.pymilvus).contains(version, prereleases=True) and \
+            (server == "*" or fnmatch.fnmatch(server, self.server))
 
 
 def header(stamp: Stamp) -> str:
     """The comment block a docs reproducer starts with."""
-    return (f"# divergence: {stamp.divergence}\n# pymilvus: {stamp.pymilvus}\n# proven: {stamp.proven}\n"
+    return (f"# divergence: {stamp.divergence}\n# server: {stamp.server}\n# pymilvus: {stamp.pymilvus}\n"
+            f"# proven: {stamp.proven}\n"
             "# (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 "
             "while the clients diverge, 0 once they agree)\n")
 
@@ -73,7 +79,7 @@ def read_stamp(path: Path) -> Stamp:
         SpecifierSet(fields["pymilvus"])
     except InvalidSpecifier:
         raise BadInputError(f"{path}: pymilvus {fields['pymilvus']!r} is not a version specifier") from None
-    stamp = Stamp(fields["divergence"], fields["pymilvus"], fields["proven"])
+    stamp = Stamp(fields["divergence"], fields["pymilvus"], fields["proven"], fields.get("server", "*"))
     stamp.exit_code  # noqa: B018 - validates the proven line
     return stamp
 
@@ -86,7 +92,8 @@ def run_script(path: Path, uri: str, timeout: float = 240.0) -> subprocess.Compl
                           env=env, cwd=Path(path).parent)
 
 
-def prove(source: Path, name: str, pymilvus_range: str, out_dir: Path, server: Optional[str] = None) -> Path:
+def prove(source: Path, name: str, pymilvus_range: str, out_dir: Path, server: Optional[str] = None,
+          file_name: Optional[str] = None, family: str = "*") -> Path:
     """Run ``source`` against the embedded server (or ``server``), then write it under ``out_dir`` with its
     header and the exit code measured; refuses a script that does not show the divergence (exit != 1)."""
     import pymilvus
@@ -113,8 +120,9 @@ def prove(source: Path, name: str, pymilvus_range: str, out_dir: Path, server: O
     lite = getattr(sys.modules["milvus_lite"], "__version__", "?")
     day = datetime.date.today().isoformat()
     stamp = Stamp(name, pymilvus_range, f"pymilvus {pymilvus.__version__} on Milvus Lite {lite}, {day}: "
-                                        f"exit {proc.returncode} ({proc.stdout.strip().splitlines()[-1][:160]})")
-    target = Path(out_dir) / f"reproduce_{re.sub(r'[^A-Za-z0-9_]', '_', name)}.py"
+                                        f"exit {proc.returncode} ({proc.stdout.strip().splitlines()[-1][:160]})",
+                  family)
+    target = Path(out_dir) / (file_name or f"reproduce_{re.sub(r'[^A-Za-z0-9_]', '_', name)}.py")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(header(stamp) + Path(source).read_text(encoding="utf-8"), encoding="utf-8")
     return target
@@ -128,9 +136,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--pymilvus", required=True, help="PEP 440 range of the releases that diverge")
     parser.add_argument("--out", type=Path, default=Path("docs/reproducers"))
     parser.add_argument("--uri", default=None, help="a running server (default: start the embedded one)")
+    parser.add_argument("--file", default=None, help="the file name under --out (default: reproduce_<name>.py)")
+    parser.add_argument("--server", default="*", help="server family glob of the registry entry (lite3, *)")
     args = parser.parse_args(argv)
     try:
-        print(prove(args.source, args.name, args.pymilvus, args.out, args.uri))
+        print(prove(args.source, args.name, args.pymilvus, args.out, args.uri, args.file, args.server))
     except BadInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

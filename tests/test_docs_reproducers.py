@@ -10,6 +10,7 @@ import pymilvus
 import pytest
 
 from conformance import known
+from conformance.servers import server_family
 from conformance.docs_reproducers import DIVERGES, Stamp, header, read_stamp, run_script
 from scenarios.errors import BadInputError
 
@@ -26,13 +27,14 @@ def test_there_are_proven_scripts_and_every_header_is_well_formed() -> None:
 
 
 def test_every_script_belongs_to_a_registry_entry_with_the_same_range() -> None:
-    """A script's divergence is a known-divergence entry (by method) whose pymilvus range is the script's: the
-    README's list and the registry cannot drift apart."""
+    """A script's divergence is a known-divergence entry (by method) whose server glob and pymilvus range are the
+    script's: the README's list and the registry cannot drift apart."""
     entries = known.load()
     for path in SCRIPTS:
         stamp = read_stamp(path)
-        ranges = {e.pymilvus for e in entries if e.method == stamp.divergence}
-        assert stamp.pymilvus in ranges, f"{path.name}: {stamp.divergence} {stamp.pymilvus!r} not in {ranges}"
+        scopes = {(e.server, e.pymilvus) for e in entries if e.method == stamp.divergence}
+        assert (stamp.server, stamp.pymilvus) in scopes, \
+            f"{path.name}: {stamp.divergence} on {stamp.server} {stamp.pymilvus!r} not in {scopes}"
 
 
 def test_a_malformed_header_is_a_clear_error(tmp_path: Path) -> None:
@@ -53,8 +55,10 @@ def test_script_still_shows_its_divergence(milvus, path: Path) -> None:  # type:
     """Run outside the checkout against the session's server: exit 1 (the clients still diverge) wherever the
     stamped range covers the installed pymilvus."""
     stamp = read_stamp(path)
-    if not stamp.applies(pymilvus.__version__):
-        pytest.skip(f"{stamp.divergence} applies to pymilvus {stamp.pymilvus}, installed {pymilvus.__version__}")
+    family = server_family(milvus)
+    if not stamp.applies(pymilvus.__version__, family):
+        pytest.skip(f"{stamp.divergence} applies to pymilvus {stamp.pymilvus} on {stamp.server}, here pymilvus "
+                    f"{pymilvus.__version__} on {family}")
     if milvus.token or milvus.db_name != "default":
         pytest.skip("reproducer scripts take a URI only (no token, default database)")
     proc = run_script(path, milvus.uri)
