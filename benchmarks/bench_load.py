@@ -8,15 +8,22 @@ rounds, the median of ``--rounds`` is compared):
   ours-norec   the same without recall scoring
   ours-async   loadtests' MilvusAsyncUser (AsyncMilvusClient on an asyncio loop in a native thread)
   contrib      Locust's own locust.contrib.milvus.MilvusUser doing the same searches
+  lean         loadtests.lean's user (--client lean): prebuilt requests on the gRPC stub, ids parsed, recall scored
+  grpc-floor   the lean user's prebuilt requests sent by N native threads on the stub, nothing parsed or recorded:
+               the per-call cost of gRPC itself, under which no Python client can go
 
 Every variant is measured the same way: its users are started, run for ``WARMUP_S`` (clients connected, imports
 done, caches warm), then successful requests and the process' CPU time (``time.process_time``: client work only,
 the server is another process) are counted over a steady-state window of ``--seconds``. Startup and teardown are
 outside the window for every variant alike.
 
-Ratios printed: ours / raw (goal >= 0.95), recall cost 1 - ours / ours-norec (goal <= 3 %), async / sync, and
-ours / contrib (goal >= 1.0), from QPS and from client CPU per request. Usage:
-python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2]
+Ratios printed (goals of issue #11, results and analysis in docs/load-path.md): ours / raw QPS (>= 0.95) and client
+CPU per request (<= 1.1), recall scoring's share of client CPU timed inside the scorer (<= 3 %; also 1 - ours /
+ours-norec), async / sync QPS (>= 1), ours / contrib (>= 1), the lean user's requests per client-CPU-second / raw's
+(>= 3) with its recall next to the sync user's and its latency next to an independent perf_counter per RPC
+(within 5 %), and the gRPC floor / raw. Usage:
+python benchmarks/bench_load.py [--users 4] [--seconds 8] [--rounds 2] [--target embedded|http://HOST:PORT]
+[--backend lite]  (the server flags are the CLI's: an embedded server by default, or a running one)
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from scenarios.cli_common import add_target_flags, target_from_args
 
 #: A light collection (a few ms per search), so client-side overhead is visible next to the server's work.
 SCENARIO_TOML = """
@@ -54,7 +63,9 @@ kind = "dense_search"
 SCENARIO = str(Path(tempfile.gettempdir()) / "vdb_harness_bench_load.toml")
 #: Seconds every variant runs before its measured window opens.
 WARMUP_S = 1.5
-VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib")
+VARIANTS = ("raw", "ours", "ours-norec", "ours-async", "contrib", "lean", "grpc-floor")
+#: Variant -> the --client its users are.
+CLIENT_OF = {"ours": "sync", "ours-norec": "sync", "ours-async": "async", "lean": "lean"}
 
 
 def child(variant: str, uri: str, users: int, seconds: float) -> dict:
@@ -67,6 +78,8 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
         return _raw(scenario, path, uri, users, seconds)
     if variant == "contrib":
         return _contrib(scenario, path, uri, users, seconds)
+    if variant == "grpc-floor":
+        return _raw(scenario, path, uri, users, seconds, prebuilt=True)
     from loadtests import gevent_grpc
 
     gevent_grpc.enable()
@@ -77,12 +90,26 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
 
     plan = load_plan(scenario, path.parent, with_recall=variant != "ours-norec")
     ctx = plan.context(Connection(uri=uri, timeout=30), score_recall=variant != "ours-norec")
-    marks: list[tuple[float, float, int, int]] = []  # (wall, cpu, ok, failures) when the window opens / closes
+    independent: list[float] = []
+    if variant == "lean":
+        _time_lean_rpcs(independent)
+    scoring = [0.0]  # CPU seconds spent in recall scoring (thread_time: scoring runs in the users' thread)
+    score = ctx.recall.score
+
+    def timed_score(*args):  # noqa: ANN002, ANN202
+        t0 = time.thread_time()
+        try:
+            return score(*args)
+        finally:
+            scoring[0] += time.thread_time() - t0
+
+    ctx.recall.score = timed_score  # type: ignore[method-assign]
+    marks: list[tuple[float, float, int, int, float]] = []  # (wall, cpu, ok, failures, scoring) at window edges
 
     def mark() -> None:
         recs = ctx.recorder.tasks.values()
         marks.append((time.perf_counter(), time.process_time(), sum(r.requests - r.failures for r in recs),
-                      sum(r.failures for r in recs)))
+                      sum(r.failures for r in recs), scoring[0]))
 
     def on_tick(_ctx, _runner, elapsed: float) -> None:  # noqa: ANN001 - run_local's hook, ~4 times a second
         if not marks and elapsed >= WARMUP_S:
@@ -90,13 +117,48 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
         elif len(marks) == 1 and time.perf_counter() - marks[0][0] >= seconds:
             mark()
 
-    run_local(ctx, "async" if variant == "ours-async" else "sync",
+    run_local(ctx, CLIENT_OF[variant],
               StagesShape([(WARMUP_S + seconds + 1.0, users)], float(users) * 100), on_tick=on_tick)
     if len(marks) < 2:
         raise RuntimeError(f"the phase ended before its measured window closed ({len(marks)} marks)")
-    (w0, c0, ok0, f0), (w1, c1, ok1, f1) = marks[:2]
-    return {"ok": ok1 - ok0, "failures": f1 - f0, "seconds": w1 - w0, "cpu_s": c1 - c0,
-            "recall_memo": ctx.recall.memo_entries()}
+    (w0, c0, ok0, f0, s0), (w1, c1, ok1, f1, s1) = marks[:2]
+    out = {"ok": ok1 - ok0, "failures": f1 - f0, "seconds": w1 - w0, "cpu_s": c1 - c0, "scoring_cpu_s": s1 - s0,
+           "recall_memo": ctx.recall.memo_entries()}
+    label = plan.scenario.workload.tasks[0].label
+    if label in ctx.recall.stats and ctx.recall.stats[label].count:
+        out["recall"] = ctx.recall.stats[label].summary()["mean"]
+    if independent:
+        rec = ctx.recorder.tasks[label]
+        out["latency_ms"] = {"reported_mean": rec.histogram.get_mean_value() / 1000.0,
+                             "reported_p50": rec.histogram.get_value_at_percentile(50.0) / 1000.0,
+                             "independent_mean": statistics.fmean(independent),
+                             "independent_p50": statistics.median(independent), "n": len(independent),
+                             "reported_n": rec.histogram.get_total_count()}
+    return out
+
+
+def _time_lean_rpcs(sink: list[float]) -> None:
+    """Time every RPC of the lean users with perf_counter, outside the user's own timing (an independent check)."""
+    from loadtests import lean
+    from loadtests.users import USER_CLASSES
+
+    class TimedLean(lean.MilvusLeanUser):
+        abstract = True
+
+        def _open(self) -> None:
+            super()._open()
+
+            def timed(send):  # noqa: ANN001, ANN202
+                def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+                    t0 = time.perf_counter()
+                    try:
+                        return send(*args, **kwargs)
+                    finally:
+                        sink.append((time.perf_counter() - t0) * 1000.0)
+                return call
+            self.rpcs = {name: timed(send) for name, send in self.rpcs.items()}
+
+    USER_CLASSES["lean"] = TimedLean
 
 
 def _queries(scenario, path) -> list:
@@ -108,7 +170,9 @@ def _queries(scenario, path) -> list:
     return np.asarray(data.queries["vector"], dtype=np.float32).tolist()
 
 
-def _raw(scenario, path, uri: str, users: int, seconds: float) -> dict:
+def _raw(scenario, path, uri: str, users: int, seconds: float, prebuilt: bool = False) -> dict:
+    """The plain pymilvus thread loop; ``prebuilt``: the floor under any Python client, the lean user's prebuilt
+    requests sent on the stub with nothing parsed or recorded (what gRPC itself costs per call)."""
     import threading
 
     from pymilvus import MilvusClient
@@ -116,13 +180,23 @@ def _raw(scenario, path, uri: str, users: int, seconds: float) -> dict:
     queries = _queries(scenario, path)
     counts = [0] * users
     stop = threading.Event()
+    kwargs = {"collection_name": scenario.collection.name, "limit": 10, "anns_field": "vector",
+              "consistency_level": scenario.workload.consistency_level}
+    if prebuilt:
+        from loadtests.lean_requests import RequestCapture
+
+        capture = RequestCapture(MilvusClient(uri=uri, timeout=30))
+        requests = [capture.build("search", {**kwargs, "data": [q]}, 30) for q in queries]
 
     def loop(i: int) -> None:
         client = MilvusClient(uri=uri, timeout=30)
         n = i
         while not stop.is_set():
-            client.search(scenario.collection.name, [queries[n % len(queries)]], limit=10, anns_field="vector",
-                          consistency_level=scenario.workload.consistency_level, timeout=30)
+            if prebuilt:
+                rpc, request, metadata = requests[n % len(queries)]
+                getattr(capture.stub, rpc)(request, timeout=30, metadata=metadata)
+            else:
+                client.search(data=[queries[n % len(queries)]], **kwargs, timeout=30)
             counts[i] += 1
             n += users
         client.close()
@@ -191,15 +265,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "URI"), help=argparse.SUPPRESS)
+    add_target_flags(parser)  # --target / --backend / --backend-python: the same flags (and parsing) as the CLI's
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child[0], args.child[1], args.users, args.seconds)))
         return
 
-    from scenarios.embedded import EmbeddedMilvus
+    from scenarios.targets import open_target
 
     Path(SCENARIO).write_text(SCENARIO_TOML)
-    with EmbeddedMilvus() as server:
+    with open_target(target_from_args(args)) as server:
+        engine = (f"{server.embedded.engine} {server.embedded.backend_version}" if server.embedded
+                  else f"the server at {server.uri}")
         prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
                                "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
                               capture_output=True, text=True, timeout=600)
@@ -207,6 +284,9 @@ def main() -> None:
             sys.exit(f"prepare failed: {prep.stderr[-2000:]}")
         qps: dict[str, list[float]] = {v: [] for v in VARIANTS}
         cpu_us: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        recall: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        lat_pairs: list[dict[str, float]] = []
+        scoring_share: dict[str, list[float]] = {v: [] for v in VARIANTS}
         for r in range(args.rounds):
             for variant in VARIANTS:
                 out = subprocess.run([sys.executable, __file__, "--users", str(args.users), "--seconds",
@@ -218,21 +298,46 @@ def main() -> None:
                 qps[variant].append(res["ok"] / res["seconds"])
                 cpu_us[variant].append(res["cpu_s"] / max(res["ok"], 1) * 1e6)
                 memo = f", recall memo {res['recall_memo']} answers" if res.get("recall_memo") else ""
+                if "recall" in res:
+                    recall[variant].append(res["recall"])
+                if res.get("scoring_cpu_s"):
+                    scoring_share[variant].append(res["scoring_cpu_s"] / res["cpu_s"])
+                    memo += f", recall scoring {scoring_share[variant][-1]:.2%} of client CPU"
+                if "latency_ms" in res:
+                    lat = res["latency_ms"]
+                    memo += (f", latency mean {lat['reported_mean']:.3f} ms reported / {lat['independent_mean']:.3f} ms "
+                             f"perf_counter, p50 {lat['reported_p50']:.3f} / {lat['independent_p50']:.3f}")
+                    lat_pairs.append(lat)
                 print(f"round {r + 1} {variant:11s} {qps[variant][-1]:8.1f} QPS  {cpu_us[variant][-1]:7.0f} us "
                       f"client CPU/request  ({res['failures']} failures{memo})", flush=True)
     med = {v: statistics.median(q) for v, q in qps.items()}
     cpu = {v: statistics.median(q) for v, q in cpu_us.items()}
     print(f"\n{args.users} users, {args.seconds:.0f} s per run, median of {args.rounds} rounds, "
-          f"scenario bench_load (5k x 32, FLAT) on embedded Milvus Lite")
+          f"scenario bench_load (5k x 32, FLAT) on {engine}")
     print(f"ours (Locust sync user) / raw pymilvus threads : {med['ours'] / med['raw']:.3f}   (goal >= 0.95)")
     print(f"recall scoring cost (1 - on/off)               : {1 - med['ours'] / med['ours-norec']:+.3%}  "
-          f"(goal <= 3 %)")
-    print(f"async user / sync user                         : {med['ours-async'] / med['ours']:.3f}")
+          f"(goal <= 3 %; QPS, noisy)")
+    print("recall scoring, CPU timed inside the scorer     : " + ", ".join(
+        f"{v} {statistics.median(s):.2%}" for v, s in scoring_share.items() if s) + " of client CPU  (goal <= 3 %)")
+    print(f"async user / sync user                         : {med['ours-async'] / med['ours']:.3f}   (goal >= 1.0)")
+    print(f"client CPU per request, sync user / raw         : {cpu['ours'] / cpu['raw']:.3f}   (goal <= 1.1)")
     print(f"ours / locust.contrib.milvus.MilvusUser        : {med['ours'] / med['contrib']:.3f}   (goal >= 1.0)")
     print("client CPU per request (us, median): " + ", ".join(f"{v} {cpu[v]:.0f}" for v in VARIANTS))
     print(f"client CPU ratios (other / ours, > 1 = ours cheaper): raw {cpu['raw'] / cpu['ours']:.3f}, "
           f"contrib {cpu['contrib'] / cpu['ours']:.3f}, async {cpu['ours-async'] / cpu['ours']:.3f}; "
           f"recall cost {cpu['ours'] / cpu['ours-norec'] - 1:+.1%} CPU")
+    per_cpu_s = {v: 1e6 / cpu[v] for v in VARIANTS}  # requests per client-CPU-second
+    print(f"gRPC floor (prebuilt requests on the stub, native threads, nothing parsed): {cpu['grpc-floor']:.0f} us "
+          f"client CPU/request = {cpu['grpc-floor'] / cpu['raw']:.2f} of raw's (what gRPC's Python stack costs per call; no user built on it goes below)")
+    print(f"lean user: requests per client-CPU-second {per_cpu_s['lean']:.0f} vs raw {per_cpu_s['raw']:.0f}: "
+          f"{per_cpu_s['lean'] / per_cpu_s['raw']:.2f}x  (goal >= 3x); QPS lean / raw {med['lean'] / med['raw']:.3f}")
+    if recall["lean"] and recall["ours"]:
+        print(f"recall mean: lean {statistics.fmean(recall['lean']):.6f}, sync user {statistics.fmean(recall['ours']):.6f}")
+    if lat_pairs:
+        worst = max(max(abs(p["reported_mean"] / p["independent_mean"] - 1), abs(p["reported_p50"] / p["independent_p50"] - 1))
+                    for p in lat_pairs)
+        print(f"lean latency vs an independent perf_counter around each RPC: worst mean/p50 difference {worst:.2%} "
+              "(goal <= 5 %)")
     print("(on a small shared machine the server competes with the client for CPU: QPS ratios carry that noise;"
           " client CPU per request is the steadier measure of the harness' own cost)")
 

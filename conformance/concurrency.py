@@ -25,7 +25,7 @@ def rows_of(runner: Runner, ns: Namespace) -> list[dict[str, Any]]:
     """Every row of ``ns``'s collection (all fields), by id, read through the sync probe client."""
     rows = runner.call_sync("query", {"collection_name": ns.name("coll"), "filter": "id >= 0",
                                       "output_fields": ["*"], "limit": 1000, "timeout": runner.timeout})
-    return sorted(normalize.plain(rows), key=lambda r: r["id"])
+    return sorted(normalize.plain(list(rows)), key=lambda r: r["id"])
 
 
 def write_call(method: str, ids: list[int], version: int = 0) -> Write:

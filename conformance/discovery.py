@@ -74,3 +74,32 @@ def discover() -> Surface:
         if not (inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)):
             surface.async_not_coroutine.append(name)
     return surface
+
+
+# ---------------------------------------------------------------- sync-only APIs (issue #10 item 5)
+
+
+@dataclass(frozen=True)
+class SyncOnly:
+    """A method only ``MilvusClient`` has: why, and what an async user writes instead (empty: nothing)."""
+
+    reason: str
+    async_instead: str = ""
+    #: The test that compares the sync method with the async replacement on the same data ("" when none).
+    compared_by: str = ""
+
+
+SYNC_ONLY: dict[str, SyncOnly] = {
+    "query_iterator": SyncOnly(
+        "a stateful iterator object (next()/close()) built on blocking calls; AsyncMilvusClient has no async "
+        "iterator", "query() pages with limit/offset (ordered by primary key)",
+        "conformance/test_sync_only.py::test_query_iterator_equals_async_paged_query"),
+    "search_iterator": SyncOnly(
+        "a stateful iterator over search results (v2: server-side iterator tokens) built on blocking calls; "
+        "AsyncMilvusClient has no async iterator", "search() pages with limit/offset",
+        "conformance/test_sync_only.py::test_search_iterator_equals_async_paged_search"),
+    "list_loaded_segments": SyncOnly(
+        "segment info of the loaded (query node) segments: never ported to AsyncMilvusClient",
+        "list_segments() / list_persistent_segments() report persistent segments, not loaded ones: no "
+        "equivalent; not compared (Milvus Lite answers UNIMPLEMENTED to segment listings)"),
+}

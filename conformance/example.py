@@ -6,7 +6,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from conformance import normalize
+from conformance import normalize, typed
 from conformance.compare import Outcome, difference
 from conformance.registry import MethodSpec, Need
 from conformance.runner import Runner
@@ -36,6 +36,7 @@ NEED_PROBES: dict[Need, list[ProbeCall]] = {
     Need.ROLE: [("list_roles", {}), ("describe_role", {"role_name": Ref("role")})],
     Need.PRIVILEGE_GROUP: [("list_privilege_groups", {})],
     Need.RESOURCE_GROUP: [("list_resource_groups", {})],
+    Need.TYPED: typed.PROBES + [("describe_collection", {"collection_name": Ref("typed")})],
 }
 #: What a method of a category can create or drop without needing it first (a create_user needs no user).
 CATEGORY_PROBES: dict[str, list[ProbeCall]] = {
@@ -167,6 +168,7 @@ def run_example(runner: Runner, spec: MethodSpec, kwargs: dict[str, Any],
     if shared is not None:
         ns_s = ns_a = shared
     else:
+        spec = typed.narrowed(spec, kwargs)  # build (and probe) only the state this call touches
         ns_s, ns_a = new_namespaces(shared=not spec.mutates)
     built: list[str] = []
     fresh_sync = fresh_async = None

@@ -17,7 +17,7 @@ from typing import Any, Awaitable, Callable, Iterable
 import numpy as np
 import scipy.sparse as sp
 
-from conformance.compare import first_difference
+from conformance.compare import RANKED_SCORES, first_difference
 from conformance.flow_calls import FlowCall, already_exists, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
 from scenarios.errors import client_error_text, is_server_rejection, status_code
@@ -260,5 +260,7 @@ def _same(s: StepOutcome, a: StepOutcome | None) -> tuple[bool, str]:
         if (s.error_type, s.error_code) != (a.error_type, a.error_code):
             return False, f"different errors: {s.error_type}({s.error_code}) vs {a.error_type}({a.error_code})"
         return True, ""
-    diff = first_difference(s.output, a.output)
+    # a step's output is plain data (search hits as [[{"id", "distance", ...}]]): scores the server computes
+    # compare within the tolerance, everything else exactly
+    diff = first_difference(s.output, a.output, computed=RANKED_SCORES)
     return (diff is None), diff or ""

@@ -16,7 +16,8 @@ has a :class:`Signature`:
 An entry names ``method``, ``server`` (glob), ``pymilvus`` (specifier), ``reason`` and ``kind`` (one kind, or a list
 of kinds any of which matches: the same bug can show as async-raised on one server and error-differs on another where
 the sync call fails too); its optional fields
-``path`` (the difference's path or a path containing it), ``step``, ``sync_error`` / ``async_error`` (class name),
+``path`` (the difference's path or a path containing it), ``step`` (a regular expression the whole step name must
+match: one index's step is ``create_index[<field>]``, its fallback ``create_index[<field>] fallback <INDEX>``), ``sync_error`` / ``async_error`` (class name),
 ``sync_code`` / ``async_code``, ``sync_message`` / ``async_message`` / ``why`` (regular expressions, searched) must ALL
 match for a divergence to be known. Any other divergence of the same method is new. A malformed entry (unknown key,
 bad kind, regex or specifier) is a bad-input error naming it; an entry that matched nothing in a run that ran its
@@ -51,7 +52,7 @@ RAISED = {"async-raised": "async", "sync-raised": "sync", "error-differs": "both
 _WHERE_KEYS = ("method", "server", "pymilvus", "reason", "issue")
 _SIGNATURE_KEYS = ("kind", "path", "step", "why", "sync_error", "sync_code", "sync_message", "async_error",
                    "async_code", "async_message")
-_REGEX_KEYS = ("why", "sync_message", "async_message")
+_REGEX_KEYS = ("why", "step", "sync_message", "async_message")
 _EFFECTS = "side effects"
 
 
@@ -158,7 +159,7 @@ class KnownDivergence:
             return False
         if self.path and not _within(sig.path, self.path):
             return False
-        if self.step and sig.step != self.step:
+        if self.step and not re.fullmatch(self.step, sig.step):
             return False
         if self.why and not re.search(self.why, sig.why):
             return False

@@ -14,6 +14,9 @@ SUPPRESS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthChe
             HealthCheck.filter_too_much, HealthCheck.differing_executors]
 #: Examples per method in each profile (scaled by a spec's weight; mutating specs get half).
 BASE_EXAMPLES = {"ci": 6, "nightly": 100, "replay": 6}
+#: Most rows one drawn insert/upsert on the typed collection writes (every type per row): the ci profile keeps
+#: batches small (each mutating example rebuilds the twin collections), nightly goes deep.
+TYPED_BATCH = {"ci": 4, "nightly": 40, "replay": 4}
 
 
 def register() -> None:
@@ -37,3 +40,8 @@ def examples_for(weight: float, mutates: bool, profile: str | None = None) -> in
     """How many examples a method gets under ``profile``."""
     base = BASE_EXAMPLES[profile or active()]
     return max(1, round(base * weight * (0.5 if mutates else 1.0)))
+
+
+def typed_batch(profile: str | None = None) -> int:
+    """The most rows a drawn write on the typed collection carries under ``profile``."""
+    return TYPED_BATCH[profile or active()]

@@ -26,6 +26,7 @@ class Need(str, Enum):
     ROLE = "role"                    # role ``role``
     PRIVILEGE_GROUP = "privilege_group"  # privilege group ``pgroup``
     RESOURCE_GROUP = "resource_group"    # resource group ``rgroup``
+    TYPED = "typed"                  # collection ``typed`` (every supported data type) + partition ``tpart``
 
 
 class Compare(str, Enum):

@@ -124,8 +124,10 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any
 def _flow_recalls(scenario: Any, dataset: Any, sync: list[StepOutcome],
                   asyn: list[StepOutcome]) -> dict[str, dict[str, Optional[float]]]:
     """Mean tie-fair recall of each search step's answer, per client, against exact ground truth."""
-    from scenarios.truth import task_scorers
+    from scenarios.truth import task_scorers, writes_in_mix
 
+    if writes_in_mix(scenario):  # the flow's writes change the answer; the live truth belongs to load runs
+        return {}
     scorers, _notes = task_scorers(scenario, dataset)
     out: dict[str, dict[str, Optional[float]]] = {}
     for label, scorer in scorers.items():

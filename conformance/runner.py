@@ -60,6 +60,9 @@ class Runner:
         self.timeout = float(timeout or min(conn.timeout, 10.0))
         self.wrap_async = wrap_async
         self.sync = isolated_sync_client(conn)
+        from conformance import data_traits
+
+        data_traits.measure(self.sync, self.timeout)  # what the server does with data (cached per server)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-loop", daemon=True)
         self._thread.start()

@@ -109,4 +109,6 @@ def trait_findings(family: str) -> list[dict[str, Any]]:
               for need, why in LACKING_NEEDS.get(family, {}).items()]
     found += [{"name": f"{family}: server crash ({crash})", "status": "finding", "detail": what}
               for crash, what in CRASHES.get(family, {}).items()]
-    return found
+    from conformance import data_traits
+
+    return found + data_traits.findings()

@@ -170,6 +170,10 @@ def _build(client: Any, ns: Namespace, needs: Iterable[Need], timeout: float) ->
         client.load_collection(coll, **t)
     elif Need.BARE_COLLECTION in needs:
         client.create_collection(coll, schema=standard_schema(client), consistency_level="Strong", **t)
+    if Need.TYPED in needs:
+        from conformance import typed
+
+        typed.build(client, ns, timeout)
     if Need.ALIAS in needs:
         client.create_alias(coll, ns.name("alias"), **t)
     if Need.DATABASE in needs:

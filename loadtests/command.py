@@ -43,7 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-time", help="concurrent phase duration, e.g. 30s, 2m")
     parser.add_argument("--shape", choices=["fixed", "ladder", "spike", "arrival"], help="override load.shape")
     parser.add_argument("--processes", type=int, help="Locust worker processes on this host (default 1: in-process)")
-    parser.add_argument("--client", choices=["sync", "async"], help="MilvusClient or AsyncMilvusClient users")
+    parser.add_argument("--client", choices=["sync", "async", "lean"],
+                        help="MilvusClient (default) or AsyncMilvusClient users, or lean: prebuilt requests on the "
+                             "gRPC stub, a load generator for the server (not a test of pymilvus; searches, query, "
+                             "get)")
     parser.add_argument("--max-requests", type=int, help=f"stop a phase after N requests (default: "
                                                          f"load.max_requests or {DEFAULT_MAX_REQUESTS:,})")
     parser.add_argument("--serial-time", help="one-user latency phase before the concurrent one (0s: none)")
@@ -84,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
     scenario_path = resolve_scenario_path(args.scenario).resolve()
     scenario = load_scenario(scenario_path)
     profile = _profile(args, scenario.load)
+    if profile.client == "lean":
+        from loadtests.lean_requests import check_supported
+
+        check_supported(scenario)
     target = target_from_args(args, scenario)
     out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
     quiet_client_logs()
@@ -106,6 +113,12 @@ def run(args: argparse.Namespace) -> int:
                                      with_recall=not args.no_recall)
                 result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
                                      "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
+                from scenarios.model import check_runbook_pool
+
+                try:
+                    check_runbook_pool(scenario.runbook, len(plan.dataset))
+                except ValueError as exc:
+                    raise BadInputError(f"{scenario_path}: {exc}") from None
                 if not args.no_prepare:
                     with progress_bar(console, f"preparing {scenario.collection.name}", unit="rows") as tick:
                         load["prepare"] = prepare_collection(conn, scenario, plan.dataset, tick,
@@ -158,10 +171,19 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                       f"{entry['exit_code']} {entry['at_s']:.1f} s into the phase[/]; its data since its last "
                       f"report is missing; log: {entry['log']}")
 
+    runbooks: list[Any] = []
+
     def phase(name: str, shape: StagesShape, wait: Any = None, params: Optional[dict] = None,
               processes: int = 1) -> Any:
         ctx = plan.context(conn, search_params=params, score_recall=score,
-                           max_requests=math.ceil(max_requests / processes))
+                           max_requests=math.ceil(max_requests / processes), processes=processes)
+        background = None
+        if name == "concurrent" and scenario.runbook is not None:
+            from loadtests.runbook import RunbookDriver
+
+            driver = RunbookDriver(scenario, plan.dataset, conn, ctx, ctx.plans)
+            runbooks.append(driver)
+            background = driver.run
         watch = ServerWatch(conn, profile.on_server_loss, grace)
         with LiveView(console, f"{scenario.name} {name}") as view, InterruptFlag() as interrupt:
             if processes > 1:
@@ -172,10 +194,12 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
                                       or scenario.target.token_env, conn.db_name)
                 ctx.max_requests = None  # the master issues nothing; each worker is bounded
                 return run_distributed(ctx, profile.client, shape, processes, opts, wait, name, view.tick,
-                                       watch=watch, interrupt=interrupt, on_worker_lost=worker_lost)
+                                       watch=watch, interrupt=interrupt, on_worker_lost=worker_lost,
+                                       background=background)
             from loadtests.runner import run_local
 
-            return run_local(ctx, profile.client, shape, wait, name, view.tick, watch=watch, interrupt=interrupt)
+            return run_local(ctx, profile.client, shape, wait, name, view.tick, watch=watch, interrupt=interrupt,
+                             background=background)
 
     def main_phase(run: Any, pj: dict[str, Any]) -> None:
         """``run`` becomes the run's headline: tasks, totals, per-second series, outages."""
@@ -184,7 +208,8 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         load["timeseries"] = run.context.recorder.timeseries(run.started,
                                                              lambda end: run.shape.users_at(end - run.started))
         load["outages"] = run.outages
-        load["recall_notes"] = dict(plan.recall_notes)
+        load["recall_notes"] = dict(run.context.recall.notes)
+        load["recall_timeseries"] = run.context.recall.timeseries(run.started)
 
     def finished(run: Any, pj: dict[str, Any], headline: bool) -> None:
         """Stop the run (keeping ``pj``) when the phase was cut short by a fault or Ctrl-C."""
@@ -220,6 +245,15 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
         load["phases"].append(pj)
         finished(serial, pj, headline=False)
     concurrent = phase("concurrent", shape_for(profile), wait_time_for(profile), processes=profile.processes)
+    if runbooks:
+        load["runbook"] = runbooks[0].section()
+        load["runbook"]["offset_s"] = round(max(0.0, runbooks[0].started - concurrent.started), 3) \
+            if runbooks[0].started else 0.0
+        if not runbooks[0].completed:
+            section = load["runbook"]
+            why = section["error"] or "the concurrent phase ended first; lengthen load.run_time"
+            result["notes"].append(f"runbook incomplete: {section['steps_run']} of {section['steps_total']} steps "
+                                   f"ran ({why})")
     main = phase_json(concurrent, floor)
     load["phases"].append(main)
     main_phase(concurrent, main)
@@ -249,6 +283,14 @@ def _slo(scenario: Scenario, load: dict[str, Any]) -> dict[str, Any]:
     from scenarios.slo import slo_checks
 
     verdict = slo_checks(scenario.slo, load.get("tasks", {}), load.get("duration_s") or 0.0)
+    runbook = load.get("runbook")
+    if runbook is not None:
+        verdict["checks"].append({"name": "runbook", "task": None, "limit": runbook["steps_total"],
+                                  "value": runbook["steps_run"], "ok": bool(runbook["completed"]),
+                                  "detail": "every runbook step ran" if runbook["completed"] else
+                                  f"runbook incomplete: {runbook['error'] or 'the phase ended first'}"})
+        if not runbook["completed"]:
+            verdict["ok"] = False
     outages = [o for p in load.get("phases", []) for o in p.get("outages", [])]
     if outages:
         down = sum((o["end"] if o["end"] is not None else o["start"]) - o["start"] for o in outages)

@@ -73,10 +73,20 @@ class RunContext:
         ours = context.get(CONTEXT_KEY) if context else None
         if ours is None:
             return
-        started, seconds, code, queries, ids = ours
+        started, seconds, code, queries, ids, *rest = ours  # rest: (call, lane) from our users
         self.recorder.record(name, started, seconds, code)
+        if not rest:
+            if ids is not None and self.score_recall:
+                self.recall.score(name, queries, ids)
+            return
+        # Live truth: the answer is known to have arrived by now (never earlier than it did: the async user's
+        # ``started + seconds`` can be, as its call starts later in the loop thread than ``started``)
+        now = time.time()
         if ids is not None and self.score_recall:
-            self.recall.score(name, queries, ids)
+            self.recall.score(name, queries, ids, started, now, rest[1])
+        elif rest[0] is not None and rest[0].token is not None and self.recall.live is not None:
+            self.recall.live.acked(rest[0].token, now, code is None)
+            rest[0].token = None
 
     def attach(self, environment: Any) -> None:
         """Listen on ``environment``'s events; on a worker, also ship deltas to the master."""
@@ -94,7 +104,8 @@ class RunContext:
 
     def take_delta(self) -> dict[str, Any]:
         """This process' recording since the last call, as plain data; the local record is reset."""
-        data = {"recorder": self.recorder.snapshot(), "recall": self.recall.snapshot(), "sent_at": time.time()}
+        data = {"recorder": self.recorder.snapshot(), "recall": self.recall.snapshot(),
+                "recall_series": self.recall.series_snapshot(), "sent_at": time.time()}
         self.recorder.reset()
         self.recall.reset()
         return data
@@ -114,3 +125,5 @@ class RunContext:
         """Master side: merge a worker's delta."""
         self.recorder.merge(Recorder.from_snapshot(data["recorder"]))
         self.recall.merge_snapshot(data["recall"])
+        if data.get("recall_series"):
+            self.recall.merge_series(data["recall_series"])

@@ -5,7 +5,7 @@ The web UI, CSV and HTML reports work as with any Locust file; distributed runs 
 prepares it; or run ``vdb-harness load SCENARIO --prepare-only --target URI``). Options:
 
   --vdb-scenario FILE|NAME   the scenario (required)
-  --vdb-client sync|async    MilvusClient (default) or AsyncMilvusClient
+  --vdb-client sync|async|lean  MilvusClient (default), AsyncMilvusClient, or prebuilt requests on the gRPC stub
   --vdb-search-params JSON   override every search task's search params (a sweep point)
   --vdb-no-recall            do not score recall (measures its cost)
   --vdb-max-requests N       this process stops after N requests
@@ -26,6 +26,7 @@ gevent_grpc.enable()
 
 from locust import events  # noqa: E402
 
+from loadtests.lean import MilvusLeanUser  # noqa: E402
 from loadtests.users import MilvusAsyncUser, MilvusSyncUser  # noqa: E402
 
 
@@ -41,11 +42,17 @@ class MilvusAsyncLoadUser(MilvusAsyncUser):
     abstract = False
 
 
+class MilvusLeanLoadUser(MilvusLeanUser):
+    """The scenario's workload as prebuilt requests on the gRPC stub (a load generator for the server)."""
+
+    abstract = False
+
+
 @events.init_command_line_parser.add_listener
 def _options(parser: Any) -> None:
     group = parser.add_argument_group("vdb-harness")
     group.add_argument("--vdb-scenario", default=os.environ.get("VDB_HARNESS_SCENARIO"), help="scenario file or name")
-    group.add_argument("--vdb-client", choices=["sync", "async"], default="sync")
+    group.add_argument("--vdb-client", choices=["sync", "async", "lean"], default="sync")
     group.add_argument("--vdb-search-params", default=None, help="JSON search params for every search task")
     group.add_argument("--vdb-no-recall", action="store_true", default=False)
     group.add_argument("--vdb-max-requests", type=int, default=None)
@@ -60,7 +67,7 @@ def _init(environment: Any, **_: Any) -> None:
     from locust.runners import MasterRunner
 
     options = environment.parsed_options
-    chosen = MilvusAsyncLoadUser if options.vdb_client == "async" else MilvusSyncLoadUser
+    chosen = {"async": MilvusAsyncLoadUser, "lean": MilvusLeanLoadUser}.get(options.vdb_client, MilvusSyncLoadUser)
     environment.user_classes[:] = [chosen]
     if isinstance(environment.runner, MasterRunner):
         _merge_on_master(environment)  # the master issues nothing: it sums what the workers ship
@@ -83,6 +90,14 @@ def _init(environment: Any, **_: Any) -> None:
     params = json.loads(options.vdb_search_params) if options.vdb_search_params else None
     ctx = plan.context(conn, search_params=params, score_recall=not options.vdb_no_recall,
                        max_requests=options.vdb_max_requests)
+    if options.vdb_client == "lean":
+        from loadtests.lean_requests import check_plans
+        from scenarios.errors import BadInputError
+
+        try:
+            check_plans(ctx.plans)
+        except BadInputError as exc:
+            raise SystemExit(str(exc)) from None
     ctx.attach(environment)
     chosen.context = ctx
     from locust.runners import WorkerRunner

@@ -10,7 +10,7 @@ from loadtests.context import RunContext
 from loadtests.recall_tracker import RecallTracker, Scorer
 from loadtests.recorder import Recorder
 from loadtests.tasks import build_plans
-from scenarios.truth import task_scorers
+from scenarios.truth import task_scorers, writes_in_mix
 from scenarios.datasets.base import Dataset
 from scenarios.model import Scenario
 from scenarios.targets import Connection
@@ -27,11 +27,24 @@ class LoadPlan:
     recall_notes: dict[str, str] = field(default_factory=dict)
 
     def context(self, conn: Connection, *, search_params: Optional[dict[str, Any]] = None,
-                score_recall: bool = True, max_requests: Optional[int] = None) -> RunContext:
-        """A fresh context (empty recorder and recall counts) for one phase."""
+                score_recall: bool = True, max_requests: Optional[int] = None, processes: int = 1) -> RunContext:
+        """A fresh context (empty recorder and recall counts; a fresh live truth when the run writes) for one
+        phase. ``processes``: Locust worker processes of the phase (each knows only its own writes)."""
         plans = build_plans(self.scenario, self.dataset, search_params=search_params, min_hits=self.min_hits())
+        live, notes = None, dict(self.recall_notes)
+        if score_recall and writes_in_mix(self.scenario) and self.scorers:
+            from scenarios.live_truth import build_live_truth, cut_offset, describe
+
+            offset = cut_offset(self.scenario.workload.consistency_level)
+            horizon = conn.timeout + (offset if offset != float("inf") else 0.0) + 10.0
+            live = build_live_truth(self.scenario, self.dataset, self.scorers, horizon_s=horizon)
+            if processes > 1:
+                for label in live.tasks:
+                    notes[label] = notes.get(label, "").replace(
+                        describe(self.scenario.workload.consistency_level),
+                        describe(self.scenario.workload.consistency_level, processes))
         return RunContext(plans=plans, conn=conn, recorder=Recorder(),
-                          recall=RecallTracker(self.scorers, self.recall_notes),
+                          recall=RecallTracker(self.scorers, notes, live=live),
                           score_recall=score_recall, max_requests=max_requests)
 
 

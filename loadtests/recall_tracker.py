@@ -21,10 +21,18 @@ from typing import Any, Optional, Sequence
 
 from scenarios.truth import Scorer  # noqa: F401 - re-exported for the users of this module
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scenarios.live_truth import LiveTruth  # noqa: F401
+
 #: Recall values are rounded to this many decimals before counting (k <= 16384 keeps them distinct).
 _DECIMALS = 9
 #: Memoised (query, returned ids) -> recall entries per task; the memo is emptied when it reaches this size.
 MEMO_SIZE = 1 << 16
+#: Width of the recall-over-time windows (seconds; doubled when a run outgrows MAX_RECALL_WINDOWS per task).
+RECALL_WINDOW_S = 1.0
+MAX_RECALL_WINDOWS = 1800
 
 
 @dataclass
@@ -81,32 +89,101 @@ class RecallStats:
 class RecallTracker:
     """Recall per task label: scorers in, :class:`RecallStats` out. Unscorable tasks carry a note."""
 
-    def __init__(self, scorers: dict[str, Scorer], notes: Optional[dict[str, str]] = None) -> None:
-        """``scorers``: label -> scorer of its queries; ``notes``: label -> why that task has no recall."""
+    def __init__(self, scorers: dict[str, Scorer], notes: Optional[dict[str, str]] = None,
+                 live: Optional["LiveTruth"] = None) -> None:
+        """``scorers``: label -> scorer of its queries; ``notes``: label -> why that task has no recall (or how it
+        is scored); ``live``: the live truth when the collection is written during the run
+        (:mod:`scenarios.live_truth`), whose tasks are scored against it."""
         self.scorers = scorers
         self.notes = dict(notes or {})
+        self.live = live
         self.stats: dict[str, RecallStats] = {label: RecallStats() for label in scorers}
         self._memo: dict[str, dict[tuple[int, tuple[Any, ...]], float]] = {label: {} for label in scorers}
+        #: (window index at ``window_s``, label) -> [sum of recall values, count]: recall over time.
+        self.window_s = RECALL_WINDOW_S
+        self.series: dict[tuple[int, str], list[float]] = {}
 
-    def score(self, label: str, query_indices: Sequence[int], results: Sequence[Sequence[Any]]) -> Optional[float]:
-        """Score one request (one id list per query); returns its mean recall, or None if the task has none."""
+    def score(self, label: str, query_indices: Sequence[int], results: Sequence[Sequence[Any]],
+              started: float = 0.0, end: float = 0.0, lane: int = 0) -> Optional[float]:
+        """Score one request (one id list per query) sent at epoch ``started`` and answered at ``end`` by the user
+        writing ``lane``; returns its mean recall, or None if the task has none (or every place was neutral)."""
+        if label not in self.scorers:
+            return None
+        counts = self.stats[label].counts
+        value_of = self.value
+        total, n = 0.0, 0
+        for q, ids in zip(query_indices, results):
+            value = value_of(label, q, ids, started, end, lane)
+            if value is None:  # every returned place neutral
+                continue
+            counts[value] = counts.get(value, 0) + 1  # RecallStats.add, the value already rounded
+            total += value
+            n += 1
+        if not n:
+            return None
+        if end:
+            key2 = (int(end // self.window_s), label)
+            cell = self.series.get(key2)
+            if cell is None:
+                cell = self.series[key2] = [0.0, 0]
+                if len(self.series) > MAX_RECALL_WINDOWS * max(1, len(self.scorers)):
+                    self._coarsen()
+                    key2 = (int(end // self.window_s), label)
+                    cell = self.series.setdefault(key2, [0.0, 0])
+            cell[0] += total
+            cell[1] += n
+        return total / n
+
+    def value(self, label: str, q: int, ids: Sequence[Any], started: float = 0.0, end: float = 0.0,
+              lane: int = 0) -> Optional[float]:
+        """Recall of one answer to query ``q`` (rounded; not counted): live when the task has a live truth and a
+        written row is involved, else the static score (memoised). None: no scorer, or every place neutral."""
+        live = self.live
+        if live is not None and label in live.tasks and not live.static_possible(label, q, ids):
+            live_value = live.score(label, q, ids, started, end, lane)
+            return None if live_value is None else round(live_value, _DECIMALS)
         scorer = self.scorers.get(label)
         if scorer is None:
             return None
-        counts = self.stats[label].counts
         memo = self._memo[label]
-        total = 0.0
-        for q, ids in zip(query_indices, results):
-            key = (q, tuple(ids))
-            value = memo.get(key)
-            if value is None:
-                value = round(scorer.score(q, ids), _DECIMALS)
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                memo[key] = value
-            counts[value] = counts.get(value, 0) + 1  # RecallStats.add, the value already rounded
-            total += value
-        return total / len(results) if results else None
+        key = (q, tuple(ids))
+        value = memo.get(key)
+        if value is None:
+            value = round(scorer.score(q, ids), _DECIMALS)
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[key] = value
+        return value
+
+    def _coarsen(self) -> None:
+        """Double the series' window width (merging window pairs), so it stays bounded."""
+        self.window_s *= 2.0
+        merged: dict[tuple[int, str], list[float]] = {}
+        for (index, label), (total, n) in self.series.items():
+            cell = merged.setdefault((index // 2, label), [0.0, 0])
+            cell[0] += total
+            cell[1] += n
+        self.series = merged
+
+    def series_snapshot(self) -> dict[str, Any]:
+        """The recall-over-time series as plain data."""
+        return {"window_s": self.window_s, "cells": [[i, label, t, n] for (i, label), (t, n) in self.series.items()]}
+
+    def merge_series(self, data: dict[str, Any]) -> None:
+        """Add a worker's :meth:`series_snapshot`."""
+        while float(data["window_s"]) > self.window_s:
+            self._coarsen()
+        factor = max(1, int(round(self.window_s / float(data["window_s"]))))
+        for i, label, t, n in data["cells"]:
+            cell = self.series.setdefault((int(i) // factor, str(label)), [0.0, 0])
+            cell[0] += float(t)
+            cell[1] += int(n)
+
+    def timeseries(self, start_ts: float) -> list[dict[str, Any]]:
+        """Rows ``{t, task, recall, count}``: mean recall of the searches answered in each window (``t``: seconds
+        since ``start_ts`` at the window's end)."""
+        return [{"t": round((i + 1) * self.window_s - start_ts, 3), "task": label, "recall": t / n, "count": int(n)}
+                for (i, label), (t, n) in sorted(self.series.items()) if n]
 
     def memo_entries(self) -> int:
         """Distinct (query, answer) pairs currently memoised over every task."""
@@ -125,3 +202,4 @@ class RecallTracker:
         """Forget the counts (after a worker shipped them)."""
         for s in self.stats.values():
             s.counts.clear()
+        self.series.clear()

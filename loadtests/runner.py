@@ -83,10 +83,23 @@ def _locust_totals(env: Any) -> dict[str, Any]:
                          for e in env.stats.entries.values()}}
 
 
+def _start_background(background: Optional[Callable[[], None]]) -> Any:
+    """Start ``background`` (e.g. a runbook) in a greenlet next to the users; None when there is none."""
+    return gevent.spawn(background) if background is not None else None
+
+
+def _stop_background(greenlet: Any) -> None:
+    """End a background greenlet that outlived its phase (its own record says how far it got)."""
+    if greenlet is not None and not greenlet.dead:
+        greenlet.kill(block=True, timeout=10.0)
+
+
 def run_local(ctx: RunContext, client: str, shape: StagesShape, wait_time: Any = None, name: str = "concurrent",
               on_tick: Optional[OnTick] = None, watch: Optional[ServerWatch] = None,
-              interrupt: Optional[InterruptFlag] = None) -> PhaseRun:
-    """One phase in this process: Locust's ``LocalRunner`` with our users and shape."""
+              interrupt: Optional[InterruptFlag] = None, background: Optional[Callable[[], None]] = None
+              ) -> PhaseRun:
+    """One phase in this process: Locust's ``LocalRunner`` with our users and shape (and ``background``, e.g. a
+    runbook, in a greenlet of its own from the start of the phase)."""
     from locust.env import Environment
 
     env = Environment(user_classes=[user_class(client, ctx, wait_time)], shape_class=shape)
@@ -94,9 +107,11 @@ def run_local(ctx: RunContext, client: str, shape: StagesShape, wait_time: Any =
     ctx.attach(env)
     started = time.time()
     runner.start_shape()
+    bg = _start_background(background)
     try:
         stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count, watch, interrupt)
     finally:
+        _stop_background(bg)
         runner.quit()
         ctx.detach(env)
     return PhaseRun(name, ctx, started, time.time(), shape, stopped_by, _locust_totals(env),
@@ -125,7 +140,8 @@ def _supervise(ctx: RunContext, runner: Any, shape: StagesShape, started: float,
         if on_check is not None:
             on_check(elapsed)
         users = user_count()
-        spawned = spawned or users > 0
+        # a request issued means a user ran, even one that started and used up max_requests between two checks
+        spawned = spawned or users > 0 or ctx.requests_issued > 0
         if runner.state == STATE_STOPPED and elapsed > 0.5:
             return "shape ended"
         if ctx.max_requests is not None and ctx.requests_issued >= ctx.max_requests and spawned and users == 0:
@@ -144,7 +160,8 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                     wait_time: Any = None, name: str = "concurrent", on_tick: Optional[OnTick] = None,
                     connect_timeout: float = 120.0, watch: Optional[ServerWatch] = None,
                     interrupt: Optional[InterruptFlag] = None,
-                    on_worker_lost: Optional[Callable[[dict[str, Any]], None]] = None) -> PhaseRun:
+                    on_worker_lost: Optional[Callable[[dict[str, Any]], None]] = None,
+                    background: Optional[Callable[[], None]] = None) -> PhaseRun:
     """One phase with a master here and ``processes`` Locust workers (``loadtests/locustfile.py``) on loopback.
 
     ``worker_args``: the locustfile's options for the workers (scenario, client, search params...). Each worker
@@ -216,8 +233,12 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                         on_worker_lost(entry)
 
         runner.start_shape()
-        stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count, watch, interrupt,
-                                check_workers)
+        bg = _start_background(background)
+        try:
+            stopped_by = _supervise(ctx, runner, shape, started, on_tick, lambda: runner.user_count, watch,
+                                    interrupt, check_workers)
+        finally:
+            _stop_background(bg)
         runner.stop()
         wait_until = time.time() + (2.0 if watch is not None and watch.lost else FINAL_WAIT_S)
         while len(finals) < processes - len(lost) and time.time() < wait_until:

@@ -69,10 +69,13 @@ class LoadSession:
 
 
 @contextmanager
-def open_session(scenario_path: str | Path, target: TargetSpec) -> Iterator[LoadSession]:
-    """Reach ``target``, build the scenario's dataset and ground truth, prepare its collection; yield a session."""
+def open_session(scenario_path: str | Path, target: TargetSpec, client: Optional[str] = None) -> Iterator[LoadSession]:
+    """Reach ``target``, build the scenario's dataset and ground truth, prepare its collection; yield a session.
+    ``client`` (sync, async, lean) replaces the scenario's ``load.client``."""
     path = Path(scenario_path).resolve()
     scenario = load_scenario(path)
+    if client is not None and client != scenario.load.client:
+        scenario = scenario.model_copy(update={"load": scenario.load.model_copy(update={"client": client})})
     with open_target(target) as conn:
         plan = load_plan(scenario, path.parent, with_recall=True)
         prepare = prepare_collection(conn, scenario, plan.dataset)

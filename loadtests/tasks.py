@@ -34,6 +34,11 @@ class Call:
     kwargs: dict[str, Any]
     queries: Sequence[int] = ()
     expect: int = 0
+    #: Writes: the primary keys written, and (insert/upsert) the dataset row each one copies (None: a delete).
+    ids: Sequence[Any] = ()
+    rows: Optional[Sequence[int]] = None
+    #: Set by the user while a write is in flight: the live truth's token (acknowledged with the answer).
+    token: Any = None
 
 
 @dataclass
@@ -109,10 +114,17 @@ def _fresh_ids(plan: TaskPlan, writer: WriterState, n: int) -> list[Any]:
     return ids
 
 
+def _source_rows(plan: TaskPlan, start: int, n: int) -> list[int]:
+    """The dataset rows a write of ``n`` rows from template ``start`` copies (see ``TaskRequests.write``)."""
+    size = len(plan.req.rows)
+    return [(start + i) % size for i in range(n)]
+
+
 def _insert_call(plan: TaskPlan, writer: WriterState) -> Call:
     ids = _fresh_ids(plan, writer, plan.spec.batch_size)
     writer.present.extend(ids)
-    return Call("insert", plan.req.write(ids, next(plan.cursor)), (), len(ids))
+    start = next(plan.cursor)
+    return Call("insert", plan.req.write(ids, start), (), len(ids), ids, _source_rows(plan, start, len(ids)))
 
 
 def _upsert_call(plan: TaskPlan, writer: WriterState) -> Call:
@@ -122,7 +134,8 @@ def _upsert_call(plan: TaskPlan, writer: WriterState) -> Call:
         fresh = _fresh_ids(plan, writer, n - len(ids))
         writer.present.extend(fresh)
         ids += fresh
-    return Call("upsert", plan.req.write(ids, next(plan.cursor)), (), len(ids))
+    start = next(plan.cursor)
+    return Call("upsert", plan.req.write(ids, start), (), len(ids), ids, _source_rows(plan, start, len(ids)))
 
 
 def _delete_call(plan: TaskPlan, writer: WriterState) -> Call:
@@ -130,7 +143,7 @@ def _delete_call(plan: TaskPlan, writer: WriterState) -> Call:
     ids = [writer.present.popleft() for _ in range(min(n, len(writer.present)))]
     if not ids:  # nothing of ours to delete yet: delete ids that were never written (a real, empty delete)
         ids = _fresh_ids(plan, writer, n)
-    return Call("delete", plan.req.write(ids), (), 0)
+    return Call("delete", plan.req.write(ids), (), 0, ids, None)
 
 
 # ------------------------------------------------------------------------------------------------ checkers

@@ -71,7 +71,11 @@ class MilvusUserBase(User):
         plan = ctx.pick()
         call = plan.next_call(self.writer)
         started = time.time()
-        result, exc, seconds = self._invoke(call)
+        if call.rows is not None or call.method == "delete":  # a write: the live truth must know it is in flight
+            live = ctx.recall.live if ctx.score_recall else None
+            if live is not None:
+                call.token = live.sent(call.method, call.ids, call.rows, self.writer.lane, started)
+        result, exc, seconds = self._invoke(plan, call)
         self._report(plan, call, result, exc, started, seconds)
 
     def _report(self, plan: TaskPlan, call: Call, result: Any, exc: Optional[BaseException], started: float,
@@ -85,12 +89,13 @@ class MilvusUserBase(User):
         self.environment.events.request.fire(
             request_type=plan.request_type, name=plan.label, response_time=seconds * 1000.0,
             response_length=len(result) if exc is None and hasattr(result, "__len__") else 0,
-            exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids)})
+            exception=exc, context={CONTEXT_KEY: (started, seconds, code, call.queries, ids, call,
+                                                   self.writer.lane)})
 
     def _open(self) -> None:
         raise NotImplementedError
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         raise NotImplementedError
 
     def _close(self) -> None:
@@ -106,7 +111,7 @@ class MilvusSyncUser(MilvusUserBase):
     def _open(self) -> None:
         self.client = self.ctx.conn.sync_client()
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         method = getattr(self.client, call.method)
         started = time.perf_counter()
         try:
@@ -141,7 +146,7 @@ class MilvusAsyncUser(MilvusUserBase):
 
         self.client = self.bridge.call(make(), timeout=self.timeout + 5.0)
 
-    def _invoke(self, call: Call) -> tuple[Any, Optional[BaseException], float]:
+    def _invoke(self, plan: TaskPlan, call: Call) -> tuple[Any, Optional[BaseException], float]:
         kwargs = dict(call.kwargs, timeout=self.timeout)
         return self.bridge.timed(getattr(self.client, call.method), kwargs, timeout=self.timeout + 5.0)
 
@@ -154,12 +159,16 @@ class MilvusAsyncUser(MilvusUserBase):
                 pass
 
 
-#: ``--client`` value -> user base class.
+#: ``--client`` value -> user base class (``lean``: :mod:`loadtests.lean`, registered when that module is imported).
 USER_CLASSES: dict[str, type[MilvusUserBase]] = {"sync": MilvusSyncUser, "async": MilvusAsyncUser}
 
 
 def user_class(client: str, context: RunContext, wait_time: Any = None) -> type[MilvusUserBase]:
     """A concrete user class of the ``client`` kind bound to ``context`` (and an optional wait time)."""
+    if client == "lean":
+        from loadtests import lean  # registers USER_CLASSES["lean"]
+
+        lean.check_plans(context.plans)  # an unsupported task is refused before any user starts
     attrs: dict[str, Any] = {"abstract": False, "context": context, "__module__": __name__}
     if wait_time is not None:
         attrs["wait_time"] = wait_time

@@ -24,7 +24,7 @@ from scenarios.model import parse_duration
 from scenarios.results import atomic_write_text, new_result, write_result
 
 #: The load runner's entry point this command drives (owned by loadtests): a context manager
-#: ``open_session(scenario_path, target) -> session`` whose ``session.step(users=None, rate=None, run_time_s=...,
+#: ``open_session(scenario_path, target[, client=]) -> session`` whose ``session.step(users=None, rate=None, run_time_s=...,
 #: search_params=None) -> dict`` runs one bounded load step and returns its ``load`` section; ``session.describe()``
 #: -> {"target": {...}, "dataset": {...}} for the result header.
 RUNNER = "loadtests.step.open_session"
@@ -44,6 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-steps", type=int, default=16, help="step budget per search (default 16)")
     parser.add_argument("--confirm", type=int, default=0, help="re-measure a breaking step this many times")
     parser.add_argument("--sweep", action="store_true", help="search once per [load] sweep search_params set")
+    parser.add_argument("--client", choices=["sync", "async", "lean"],
+                        help="users of each step (default: the scenario's load.client); lean: prebuilt requests on "
+                             "the gRPC stub, so the client is not the bottleneck (searches, query, get)")
     add_target_flags(parser)
     add_out_flag(parser)
 
@@ -74,12 +77,18 @@ def run(args: argparse.Namespace) -> int:
     max_load = args.max_load or (100_000.0 if rate else 512.0)
     if args.growth <= 1 or start <= 0 or max_load < start:
         raise BadInputError("capacity: need --growth > 1 and 0 < --start <= --max")
+    client = getattr(args, "client", None) or scenario.load.client
+    if client == "lean":
+        from loadtests.lean_requests import check_supported
+
+        check_supported(scenario)
     out_dir = out_dir_from_args(args, f"capacity-{scenario.name}", scenario)
     result = new_result("capacity", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
                                               "path": str(path)})
     status = "error"
     try:
-        with _open_runner()(path, target_from_args(args, scenario)) as session:
+        chosen = {"client": args.client} if getattr(args, "client", None) else {}  # else the scenario's own
+        with _open_runner()(path, target_from_args(args, scenario), **chosen) as session:
             result.update(session.describe())
 
             def search(params: Optional[dict[str, Any]]) -> Capacity:
@@ -105,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
                                        "recall": best.result.recall if best else None,
                                        "offered": best.result.offered if best else None})
         result["capacity"] = to_section(cap, slo, args.unit, per_params)
+        result["capacity"]["client"] = client  # lean: the server's capacity, measured past pymilvus' own cost
         status = "pass" if cap.best else "fail"
         best = result["capacity"]["max_sustainable"]
         print(f"capacity: {'%.1f QPS at %g %s' % (best['qps'] or 0, best['offered'], args.unit) if best else 'none'}"

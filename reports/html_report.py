@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import jinja2
 
@@ -30,9 +30,10 @@ def _css(case: verdicts.Case) -> str:
 
 def _section(r: LoadedResult) -> dict[str, Any]:
     s: dict[str, Any] = {"name": r.name, "status": status(r), "tasks": [], "slo": [], "grid": None,
-                         "capacity": [], "run_steps": [], "run_css": [], "notes": list(r.data.get("notes") or [])}
+                         "capacity": [], "run_steps": [], "run_css": [], "runbook": None, "notes": list(r.data.get("notes") or [])}
     if r.kind == "load":
         s["tasks"], s["slo"] = task_table(r), slo_checks(r)
+        s["runbook"] = runbook_table(r)
     elif r.kind == "conformance" and r.section():
         s["grid"], s["counts"], s["failures"] = conformance_grid(r), conformance_counts(r), conformance_failures(r)
     elif r.kind == "capacity" and r.section():
@@ -43,6 +44,29 @@ def _section(r: LoadedResult) -> dict[str, Any]:
         s["run_css"] = [_css(verdicts.step_case(st, section)) for st in section.get("steps") or []
                         if isinstance(st, dict)]
     return s
+
+
+def runbook_table(r: LoadedResult) -> Optional[dict[str, Any]]:
+    """``load.runbook`` as the report's table: completion and per step its latency and recall (None: no runbook)."""
+    runbook = r.section("load").get("runbook")
+    if not isinstance(runbook, dict):
+        return None
+
+    def mean(value: Any) -> Optional[float]:
+        return value.get("mean") if isinstance(value, dict) else None
+
+    steps = []
+    for st in runbook.get("steps") or []:
+        if not isinstance(st, dict):
+            continue
+        latency = st.get("latency_ms") if isinstance(st.get("latency_ms"), dict) else {}
+        steps.append({"label": st.get("label", ""), "op": st.get("op", ""), "start_s": st.get("start_s"),
+                      "duration_s": st.get("duration_s"), "requests": st.get("requests", 0),
+                      "failures": st.get("failures", 0), "rows": st.get("rows", 0), "p50": latency.get("p50"),
+                      "p99": latency.get("p99"), "recall": mean(st.get("recall")),
+                      "load_recall": mean(st.get("load_recall"))})
+    return {"completed": bool(runbook.get("completed")), "steps_run": runbook.get("steps_run", len(steps)),
+            "steps_total": runbook.get("steps_total", len(steps)), "error": runbook.get("error"), "steps": steps}
 
 
 def render(results: list[LoadedResult], title: str = "vdb-harness report") -> str:

@@ -207,11 +207,48 @@ def recall_distribution(results: list[LoadedResult]) -> Optional[str]:
                    ylabel="share of queries", title="Recall distribution per task")
 
 
+def recall_over_time(results: list[LoadedResult]) -> Optional[str]:
+    """Mean recall per task over time (``load.recall_timeseries``), the runbook's steps shaded and labelled
+    (``load.runbook``) and its search steps' own recall as points."""
+    fig, ax = _fig(7.0, 3.4)
+    label, drawn = _many(results), False
+    for r in results:
+        series: dict[str, list[tuple[float, float]]] = {}
+        for row in rows(r, "load", "recall_timeseries"):
+            if row.get("recall") is not None:
+                series.setdefault(str(row.get("task")), []).append((row["t"], row["recall"]))
+        for task, pts in sorted(series.items()):
+            ax.plot(*zip(*sorted(pts)), label=label(r, f"{task} (load)"), linewidth=1.2)
+            drawn = True
+        runbook = r.section("load").get("runbook")
+        if not isinstance(runbook, dict):
+            continue
+        offset = float(runbook.get("offset_s") or 0.0)
+        points = []
+        for i, step in enumerate(runbook.get("steps") or []):
+            if not isinstance(step, dict) or step.get("start_s") is None:
+                continue
+            start = offset + float(step["start_s"])
+            end = offset + float(step.get("end_s") or step["start_s"])
+            ax.axvspan(start, end, color=("#dde8f5", "#f5ebdd")[i % 2], alpha=0.6, linewidth=0)
+            ax.annotate(str(step.get("label", step.get("op"))), (start, 0.02), xycoords=("data", "axes fraction"),
+                        fontsize=6, rotation=90, va="bottom")
+            recall = step.get("recall")
+            if isinstance(recall, dict) and recall.get("mean") is not None:
+                points.append(((start + end) / 2, recall["mean"]))
+            drawn = True
+        if points:
+            ax.plot(*zip(*points), linestyle="none", marker="o", color="black", label=label(r, "runbook searches"))
+    return _finish(fig, ax, drawn, ylim=(0, 1.02), xlabel="time since start (s)", ylabel="recall@k",
+                   title="Recall over time (runbook steps shaded)")
+
+
 #: (title, function) in the order the report shows them
 ALL: tuple[tuple[str, Callable[[list[LoadedResult]], Optional[str]]], ...] = (
     ("Latency over time", latency_over_time),
     ("QPS and p99 vs concurrency", concurrency),
     ("Recall vs QPS", recall_qps),
     ("Recall distribution", recall_distribution),
+    ("Recall over time", recall_over_time),
     ("Error rate", error_rate),
 )

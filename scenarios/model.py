@@ -307,7 +307,7 @@ class LoadSpec(_Strict):
     spike_time: str = "5s"
     rate: float = Field(default=100.0, gt=0, le=10_000_000)
     max_requests: Optional[int] = Field(default=None, ge=1, description="stop after this many requests")
-    client: Literal["sync", "async"] = "sync"
+    client: Literal["sync", "async", "lean"] = "sync"
     processes: int = Field(default=1, ge=1, le=256)
     serial_phase: str = Field(default="0s", description="one-user latency phase before the concurrent one")
     sweep: list[dict[str, Any]] = Field(default_factory=list, description="search_params sets for a recall/QPS sweep")
@@ -324,6 +324,163 @@ class LoadSpec(_Strict):
     def _valid_duration(cls, v: str) -> str:
         parse_duration(v)
         return v
+
+
+class _Range(_Strict):
+    """Rows ``[start, end)`` of the dataset's pool."""
+
+    start: int = Field(ge=0, description="first pool row (a dataset row index)")
+    end: int = Field(ge=1, description="one past the last pool row")
+    name: Optional[str] = Field(default=None, max_length=128, description="label in the result (default: op[i])")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "_Range":
+        if self.end <= self.start:
+            raise ValueError(f"end ({self.end}) must be greater than start ({self.start})")
+        return self
+
+
+class InsertStep(_Range):
+    """Insert pool rows ``[start, end)`` as new rows (ids past the dataset's, in the runbook's own lane; each row a
+    copy of its dataset row), ``batch`` rows per insert, paced at ``rate`` rows/s (absent: as fast as acknowledged)."""
+
+    op: Literal["insert"] = "insert"
+    rate: Optional[float] = Field(default=None, gt=0, le=10_000_000, description="rows per second")
+    batch: int = Field(default=1000, ge=1, le=100_000, description="rows per insert request")
+
+
+class DeleteStep(_Range):
+    """Delete the rows the runbook inserted from pool rows ``[start, end)`` (every one must be present)."""
+
+    op: Literal["delete"] = "delete"
+    batch: int = Field(default=10_000, ge=1, le=100_000, description="ids per delete request")
+
+
+class SearchStep(_Strict):
+    """Search ``queries`` queries of a search task (``task``: its label; default the first single-route search
+    task), ``batch`` per request, each scored live against the rows that must be visible to it."""
+
+    op: Literal["search"] = "search"
+    queries: int = Field(default=100, ge=1, le=1_000_000)
+    batch: int = Field(default=1, ge=1, le=16384, description="query vectors per request")
+    task: Optional[str] = None
+    name: Optional[str] = Field(default=None, max_length=128)
+
+
+class WaitStep(_Strict):
+    """Wait for ``until``: ``flush`` (seal what was written) or ``index`` (flush, then until the index covers every
+    row), at most ``timeout``."""
+
+    op: Literal["wait"] = "wait"
+    until: Literal["flush", "index"] = "flush"
+    timeout: str = "120s"
+    name: Optional[str] = Field(default=None, max_length=128)
+
+    @field_validator("timeout")
+    @classmethod
+    def _valid_timeout(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+class SleepStep(_Strict):
+    """Let the concurrent load run alone for ``duration``."""
+
+    op: Literal["sleep"] = "sleep"
+    duration: str = "1s"
+    name: Optional[str] = Field(default=None, max_length=128)
+
+    @field_validator("duration")
+    @classmethod
+    def _valid_duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+
+RunbookStep = Annotated[Union[InsertStep, DeleteStep, SearchStep, WaitStep, SleepStep], Field(discriminator="op")]
+
+
+def _live_ranges(ranges: list[tuple[int, int]], start: int, end: int) -> int:
+    """Rows of ``[start, end)`` covered by the disjoint sorted ``ranges``."""
+    return sum(max(0, min(b, end) - max(a, start)) for a, b in ranges)
+
+
+def _add_range(ranges: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges + [(start, end)]):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def _remove_range(ranges: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in ranges:
+        if b <= start or a >= end:
+            out.append((a, b))
+            continue
+        if a < start:
+            out.append((a, start))
+        if b > end:
+            out.append((end, b))
+    return out
+
+
+class RunbookSpec(_Strict):
+    """A streaming runbook (as the NeurIPS'23 Big-ANN streaming track and VectorDBBench's streaming cases): steps
+    run one after the other under the concurrent load, each with its latency and recall in the result.
+
+    The *pool* is the dataset's rows: ``insert`` adds copies of pool rows ``[start, end)`` as new rows, ``delete``
+    removes rows the runbook inserted. A runbook may not insert a pool row it already holds, delete one it does not
+    hold, or reach past the pool.
+    """
+
+    steps: list[RunbookStep] = Field(min_length=1, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _rows_written_before_deleted(self) -> "RunbookSpec":
+        alive: list[tuple[int, int]] = []
+        for i, step in enumerate(self.steps):
+            if isinstance(step, InsertStep):
+                dup = _live_ranges(alive, step.start, step.end)
+                if dup:
+                    raise ValueError(f"steps[{i}] (insert {step.start}..{step.end}): {dup} of these pool rows are "
+                                     "already inserted by an earlier step (delete them first)")
+                alive = _add_range(alive, step.start, step.end)
+            elif isinstance(step, DeleteStep):
+                held = _live_ranges(alive, step.start, step.end)
+                if held != step.end - step.start:
+                    raise ValueError(f"steps[{i}] (delete {step.start}..{step.end}): deletes "
+                                     f"{step.end - step.start - held} rows the runbook never wrote (or already "
+                                     f"deleted); rows held before this step: {_ranges_text(alive)}")
+                alive = _remove_range(alive, step.start, step.end)
+        return self
+
+    @property
+    def writes(self) -> bool:
+        """Whether any step writes (insert or delete)."""
+        return any(isinstance(s, (InsertStep, DeleteStep)) for s in self.steps)
+
+    @property
+    def pool_end(self) -> int:
+        """One past the highest pool row any step inserts."""
+        return max((s.end for s in self.steps if isinstance(s, InsertStep)), default=0)
+
+
+def _ranges_text(ranges: list[tuple[int, int]]) -> str:
+    return ", ".join(f"{a}..{b}" for a, b in ranges) or "none"
+
+
+def check_runbook_pool(runbook: Optional[RunbookSpec], pool_rows: int) -> None:
+    """Raise ValueError when a runbook inserts past the dataset's pool of ``pool_rows`` rows."""
+    if runbook is None:
+        return
+    for i, step in enumerate(runbook.steps):
+        if isinstance(step, InsertStep) and step.end > pool_rows:
+            raise ValueError(f"runbook.steps[{i}] (insert {step.start}..{step.end}) writes past the dataset's pool "
+                             f"of {pool_rows} rows")
 
 
 class SloSpec(_Strict):
@@ -374,6 +531,7 @@ class Scenario(_Strict):
     load: LoadSpec = Field(default_factory=LoadSpec)
     slo: SloSpec = Field(default_factory=SloSpec)
     outputs: OutputSpec = Field(default_factory=OutputSpec)
+    runbook: Optional[RunbookSpec] = Field(default=None, description="streaming steps run under the load")
 
     @model_validator(mode="after")
     def _cross_check(self) -> "Scenario":
@@ -393,7 +551,51 @@ class Scenario(_Strict):
             if task.ranker and task.ranker.kind == "weighted" and len(task.ranker.weights) != len(task.fields):
                 raise ValueError(f"workload.tasks[{i}].ranker: weighted needs one weight per route "
                                  f"({len(task.fields)}), got {len(task.ranker.weights)}")
+        self._check_runbook()
+        self._check_recall_under_writes()
         return self
+
+    def _check_runbook(self) -> None:
+        runbook = self.runbook
+        if runbook is None:
+            return
+        if runbook.writes and self.collection.primary.auto_id:
+            raise ValueError("runbook: it writes rows with ids of its own, but the primary key "
+                             f"{self.collection.primary.name!r} has auto_id = true")
+        labels = {t.label: t for t in self.workload.tasks}
+        searchable = [t.label for t in self.workload.tasks if t.kind.is_search and t.kind is not TaskKind.hybrid_search]
+        for i, step in enumerate(runbook.steps):
+            if not isinstance(step, SearchStep):
+                continue
+            if step.task is None:
+                if not searchable:
+                    raise ValueError(f"runbook.steps[{i}]: a search step needs a single-route search task in "
+                                     "workload.tasks (dense, sparse or filtered search) to take its parameters from")
+            elif step.task not in labels:
+                raise ValueError(f"runbook.steps[{i}].task: no workload task {step.task!r} (tasks: "
+                                 f"{', '.join(labels)})")
+            elif not labels[step.task].kind.is_search or labels[step.task].kind is TaskKind.hybrid_search:
+                raise ValueError(f"runbook.steps[{i}].task: {step.task!r} is a {labels[step.task].kind.value} task; "
+                                 "a runbook search takes a dense, sparse or filtered search task")
+        if isinstance(self.dataset, GeneratedDataset):
+            check_runbook_pool(runbook, self.dataset.rows)
+
+    def _check_recall_under_writes(self) -> None:
+        """A recall floor under writes must be one the live truth can bound."""
+        writes = [t.label for t in self.workload.tasks if t.kind.is_write] + (
+            ["runbook"] if self.runbook is not None and self.runbook.writes else [])
+        if not writes or self.slo.recall_floor is None:
+            return
+        if self.workload.consistency_level == "Eventually":
+            raise ValueError(f"slo.recall_floor under writes ({', '.join(writes)}) with consistency_level = "
+                             "'Eventually' cannot be bounded: no written row is ever guaranteed visible, so recall "
+                             "could only be measured against the dataset's rows; use 'Strong', 'Session' or "
+                             "'Bounded', or drop the recall floor")
+        hybrid = [t.label for t in self.workload.tasks if t.kind is TaskKind.hybrid_search]
+        if hybrid:
+            raise ValueError(f"slo.recall_floor under writes ({', '.join(writes)}): hybrid search tasks "
+                             f"({', '.join(hybrid)}) are not scored while the collection is written, so the floor "
+                             "cannot be checked; drop the floor or the hybrid tasks")
 
     def metric_of(self, field: str) -> Metric:
         """The metric of the index on vector ``field`` (IP for sparse and L2 for dense when no index names one)."""

@@ -143,6 +143,8 @@ class RecallScorer(_ExactAnswers):
         if self.k > truth.k:
             raise ValueError(f"recall@{self.k} needs ground truth with k >= {self.k}, it has {truth.k}")
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
+        #: The exact base truth (the live truth under writes starts from it).
+        self.truth = truth
         self._sparse = sp.issparse(train)
         if self._sparse:
             self._train = sp.csr_matrix(train)

@@ -5,8 +5,10 @@ Dense, sparse and filtered searches: ``scenarios.groundtruth.exact_topk`` (filte
 exact top-route_limit fused as Milvus' ranker fuses them, scored by ``HybridRecallScorer``. Ground truth is cached
 on disk keyed by the dataset fingerprint, so workers on the same host reuse the master's computation.
 
-With write tasks in the mix, the exact answer changes while the run goes, so search tasks get no recall and a
-note that says so plainly (never a silently wrong number).
+With writes in the run (write tasks in the mix, or a runbook), the exact answer changes while the run goes:
+single-route search tasks are then scored live (:mod:`scenarios.live_truth`, starting from the same base truth) and
+carry a note saying what their recall is measured against; hybrid searches get no recall and a note that says so
+plainly (never a silently wrong number).
 """
 
 from __future__ import annotations
@@ -39,8 +41,12 @@ def default_cache_dir() -> Path:
 
 
 def writes_in_mix(scenario: Scenario) -> list[str]:
-    """Labels of the write tasks (insert, upsert, delete) of the workload."""
-    return [t.label for t in scenario.workload.tasks if t.kind.is_write]
+    """Labels of the write tasks (insert, upsert, delete) of the workload, and ``runbook`` when it writes."""
+    labels = [t.label for t in scenario.workload.tasks if t.kind.is_write]
+    runbook = getattr(scenario, "runbook", None)
+    if runbook is not None and runbook.writes:
+        labels.append("runbook")
+    return labels
 
 
 def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path] = None,
@@ -55,9 +61,9 @@ def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path]
     for task in scenario.workload.tasks:
         if not task.kind.is_search:
             continue
-        if writes:
+        if writes and task.kind is TaskKind.hybrid_search:
             notes[task.label] = (f"recall not defined: the workload also writes to the searched collection "
-                                 f"({', '.join(writes)}), so the exact answer changes during the run")
+                                 f"({', '.join(writes)}), and hybrid searches are not scored live")
             continue
         if dataset.num_queries == 0:
             notes[task.label] = "recall not defined: the dataset has no query vectors"
@@ -65,7 +71,12 @@ def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path]
         log(f"ground truth for {task.label}")
         scorers[task.label] = _scorer(scenario, dataset, task, cache, fp)
         disagreement = _own_neighbours_disagree(scenario, dataset, task, scorers[task.label])
-        if disagreement:
+        if writes:
+            from scenarios.live_truth import describe
+
+            notes[task.label] = describe(scenario.workload.consistency_level) + (
+                f"; {disagreement}" if disagreement else "")
+        elif disagreement:
             notes[task.label] = disagreement
     return scorers, notes
 

@@ -44,8 +44,16 @@ def test_idle_client_with_keepalive_pings_keeps_its_connection(milvus) -> None: 
         channel.subscribe(lambda s: (lock.acquire(), states.append(s), lock.release()), try_to_connect=True)
         stub = milvus_pb2_grpc.MilvusServiceStub(channel)
         _show_collections(stub, milvus_pb2)
-        with lock:
-            connected = len(states)
+        # connectivity callbacks arrive on gRPC's own thread, late on a loaded machine: wait for READY to be seen
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with lock:
+                if grpc.ChannelConnectivity.READY in states:
+                    connected = len(states)
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"the channel never reported READY after a successful call (states: {states})")
         time.sleep(IDLE_SECONDS)  # idle on purpose: only pings cross the connection now
         with lock:
             after_idle = states[connected:]

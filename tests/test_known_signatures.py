@@ -262,6 +262,20 @@ def test_flow_steps_are_settled_by_step_signature() -> None:
     assert known.settle("flow:f", "lite3", [], [], "3.0.2").status == "pass"
 
 
+def test_a_step_pattern_must_match_the_whole_step_name() -> None:
+    """``step`` is a regular expression over the whole step name: one entry can cover every index's create_index
+    step and its fallbacks, and no other step."""
+    entries = [entry(method="flow:f", kind=("async-raised",), step=r"create_index\[\w+\]( fallback \w+)?",
+                     async_code="UNIMPLEMENTED")]
+    unimpl = Out(False, "AioRpcError", "UNIMPLEMENTED")
+    steps = [Step(name, "one client raised, the other did not", Out(True), unimpl)
+             for name in ("create_index[dense]", "create_index[sparse] fallback SPARSE_INVERTED_INDEX")]
+    assert known.settle("flow:f", "lite3", steps, entries, "3.0.2").status == "known-divergence"
+    for name in ("create_index", "create_index[dense] and more", "load_collection"):
+        verdict = known.settle("flow:f", "lite3", [Step(name, "one client raised", Out(True), unimpl)], entries, "3.0.2")
+        assert verdict.status == "diverges", name
+
+
 def test_a_malformed_registry_stops_the_conformance_command_with_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     from reports.cli import main
 

@@ -65,14 +65,17 @@ def test_fallback_steps_of_a_diverged_step_are_reported_as_its_consequences() ->
 
 
 def test_a_step_difference_names_the_path() -> None:
-    """Step outputs are compared with conformance.compare.first_difference: floats within its tolerance agree,
-    anything else names where the outputs first differ."""
+    """Step outputs are compared with conformance.compare.first_difference: computed scores of search hits agree
+    within its tolerance, every other value (a float field included) exactly; a difference names where the outputs
+    first differ."""
     def why(x: object, y: object) -> str:
         [c] = compare_runs([_outcome("s", output=x)], [_outcome("s", output=y)])
         assert c.match == (not c.why)
         return c.why
 
-    assert why([{"id": 1, "d": 1.0}], [{"id": 1, "d": 1.0 + 1e-9}]) == ""
+    assert why([[{"id": 1, "distance": 1.0}]], [[{"id": 1, "distance": 1.0 + 1e-9}]]) == ""
+    assert why([[{"id": 1, "distance": 1.0}]], [[{"id": 1, "distance": 1.1}]]) == "[0][0].distance: 1.0 != 1.1"
+    assert why([{"id": 1, "d": 1.0}], [{"id": 1, "d": 1.0 + 1e-9}]) == "[0].d: 1.0 != 1.000000001"
     assert why([{"id": 1}], [{"id": 2}]) == "[0].id: 1 != 2"
     assert "keys differ" in why({"a": 1}, {"b": 1})
     assert why([1, 2], [1]).endswith("length 2 != 1")
