@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from conformance import compare, normalize
+from conformance import compare, normalize, typed
 from conformance.example import CLIENT_PROBES, Divergence, probe_calls
 from conformance.pysource import Emitter, Import, import_lines
 from conformance.registry import Compare, MethodSpec, load_all
@@ -242,6 +242,8 @@ def render(div: Divergence, spec: Optional[MethodSpec] = None) -> str:
     from pymilvus import AsyncMilvusClient, MilvusClient
 
     spec = spec or load_all().get(div.method)
+    if spec is not None and spec.mutates:  # as run_example: a mutating call builds and probes only what it touches
+        spec = typed.narrowed(spec, div.kwargs)
     kwargs = dict(div.kwargs)
     positional = kwargs.pop(POSITIONAL, None)
     emitters = [Emitter() for _ in range(5)]

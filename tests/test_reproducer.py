@@ -16,7 +16,7 @@ import scipy.sparse
 from hypothesis import HealthCheck, Phase, find, given, reject, settings
 from pymilvus import AsyncMilvusClient, DataType, MilvusClient, RRFRanker
 
-from conformance import world
+from conformance import typed, world
 from conformance.example import CLIENT_PROBES, Divergence, probe_calls
 from conformance.pysource import Emitter, Unrenderable, canon
 from conformance.registry import MethodSpec, Need, load_all
@@ -88,7 +88,8 @@ def assert_same_as_harness(script: str, spec: MethodSpec, div: Divergence) -> No
     assert repr(canon(space["kwargs"](p))) == repr(canon(expected))
     if positional is not None:
         assert repr(canon(space["args"](p))) == repr(canon(positional))
-    assert repr(canon(space["probes"](p))) == repr(canon(ns.resolve(probe_calls(spec))))
+    probed = typed.narrowed(spec, div.kwargs) if spec.mutates else spec  # what run_example probes
+    assert repr(canon(space["probes"](p))) == repr(canon(ns.resolve(probe_calls(probed))))
     assert repr(canon(space["client_probes"](p))) == repr(canon(ns.resolve(CLIENT_PROBES)))
     assert space["MODE"].name == spec.compare.name and space["VOLATILE"] == spec.volatile_keys
 
@@ -268,7 +269,8 @@ def test_script_runs_outside_the_checkout(server, tmp_path, name: str,  # type: 
         expected = 1
     finally:
         runner.close()
-    script = render(divergence(spec, kwargs, needs))
+    probed = typed.narrowed(run_spec, kwargs) if spec.mutates else run_spec  # the state run_example built
+    script = render(divergence(spec, kwargs, probed.needs))
     path = tmp_path / f"reproduce_{name}.py"
     path.write_text(script)
     blocked = ", ".join(repr(m) for m in HARNESS)
@@ -287,7 +289,7 @@ def test_script_runs_outside_the_checkout(server, tmp_path, name: str,  # type: 
     assert any(line.startswith(("sync returned:", "sync raised:")) for line in lines), proc.stdout[-3000:]
     assert any(line.startswith(("async returned:", "async raised:")) for line in lines), proc.stdout[-3000:]
     for side in ("sync", "async"):  # every probe the harness makes, after the call, on both sides
-        for i, (method, _) in enumerate(probe_calls(spec)):
+        for i, (method, _) in enumerate(probe_calls(typed.narrowed(spec, kwargs) if spec.mutates else spec)):
             assert f"  {side} after the call, {i}:{method}:" in proc.stdout, proc.stdout[-3000:]
         for method, _ in CLIENT_PROBES:
             assert f"  {side} after the call, client:{method}:" in proc.stdout, proc.stdout[-3000:]
