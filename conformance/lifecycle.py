@@ -115,16 +115,19 @@ def lifecycle_verdict(sync: dict[str, str], asyn: dict[str, str]) -> tuple[str, 
 
 
 REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): close() of one client and the other clients of the same URI.
-Expected for both clients: the closed client raises, the other client and a client created afterwards work."""
+Expected for both clients: the closed client raises, the other client and a client created afterwards work.
+Exit code: 1 when the two clients differ (ok against raises, or the error class), 0 when they behave alike."""
 import asyncio
+import sys
 
 import pymilvus
 from pymilvus import AsyncMilvusClient, MilvusClient
 
-URI = {uri!r}
+URI = sys.argv[1] if len(sys.argv) > 1 else {uri!r}
 
 
 def sync_side():
+    seen = {{}}
     first, other = MilvusClient(uri=URI), MilvusClient(uri=URI)
     first.list_collections(timeout=10)
     other.list_collections(timeout=10)
@@ -134,12 +137,15 @@ def sync_side():
                        ("client created after", lambda: MilvusClient(uri=URI).list_collections(timeout=10))):
         try:
             call()
-            print("MilvusClient", name, "ok")
+            seen[name] = "ok"
         except Exception as exc:
+            seen[name] = "raises " + type(exc).__name__
             print("MilvusClient", name, "raises", type(exc).__name__, exc)
+    return seen
 
 
 async def async_side():
+    seen = {{}}
     first, other = AsyncMilvusClient(uri=URI), AsyncMilvusClient(uri=URI)
     await first.list_collections(timeout=10)
     await other.list_collections(timeout=10)
@@ -148,14 +154,19 @@ async def async_side():
                        ("client created after", lambda: AsyncMilvusClient(uri=URI))):
         try:
             await make().list_collections(timeout=10)
-            print("AsyncMilvusClient", name, "ok")
+            seen[name] = "ok"
         except Exception as exc:
+            seen[name] = "raises " + type(exc).__name__
             print("AsyncMilvusClient", name, "raises", type(exc).__name__, exc)
+    return seen
 
 
 print("pymilvus", pymilvus.__version__)
-sync_side()
-asyncio.run(async_side())
+sync, asyn = sync_side(), asyncio.run(async_side())
+differ = [f"{{name}}: MilvusClient {{sync[name]}}, AsyncMilvusClient {{asyn[name]}}" for name in sync
+          if sync[name] != asyn[name]]
+print("the clients DIVERGE: " + "; ".join(differ) if differ else f"the clients agree: {{sync}}")
+sys.exit(1 if differ else 0)
 '''
 
 
@@ -167,25 +178,37 @@ def write_lifecycle_reproducer(out_dir: Path, uri: str) -> Path:
     return path
 
 
+#: The registry name of the close() lifecycle check (``known_divergences.toml`` entries use it as their method).
+CLOSE = "lifecycle:close"
+#: The registry name of the silent-server check (``known_divergences.toml`` entries use it as their method).
+SILENT_SERVER = "lifecycle:silent_server_timeout"
+
 SILENT_REPRODUCER = '''"""Reproducer (vdb-harness conformance, lifecycle): a loopback port that accepts connections and never answers.
-Expected for both clients: the call raises within the client's timeout (2 s) / the call's timeout (1 s)."""
+Expected for both clients: the call raises within the client's timeout (2 s) / the call's timeout (1 s).
+Exit code: 1 while a client waits past its timeout (bound {bound:.0f} s) or answers, 0 when both give up in time."""
 import asyncio
 import socket
+import sys
 import time
 
 import pymilvus
 from pymilvus import AsyncMilvusClient, MilvusClient
 
+BOUND = {bound!r}  # the timeout plus slack for client bookkeeping on a loaded CPU
 silent = socket.socket()
 silent.bind(("127.0.0.1", 0))
 silent.listen(8)
-URI = f"http://127.0.0.1:{silent.getsockname()[1]}"
+URI = f"http://127.0.0.1:{{silent.getsockname()[1]}}"
 print("pymilvus", pymilvus.__version__)
+late = []
 start = time.monotonic()
 try:
     MilvusClient(uri=URI, timeout=2).list_collections(timeout=1)
+    late.append("MilvusClient answered")
 except Exception as exc:
-    print(f"MilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s")
+    print(f"MilvusClient raised {{type(exc).__name__}} after {{time.monotonic() - start:.1f}} s")
+if time.monotonic() - start >= BOUND:
+    late.append(f"MilvusClient waited {{time.monotonic() - start:.1f}} s")
 
 
 async def main():
@@ -194,18 +217,34 @@ async def main():
 
 start = time.monotonic()
 try:
-    asyncio.run(asyncio.wait_for(main(), 30))
+    asyncio.run(asyncio.wait_for(main(), BOUND + 8))
+    late.append("AsyncMilvusClient answered")
 except Exception as exc:
-    print(f"AsyncMilvusClient raised {type(exc).__name__} after {time.monotonic() - start:.1f} s "
-          "(a TimeoutError after 30 s is this script's guard: the client ignored its timeout)")
+    print(f"AsyncMilvusClient raised {{type(exc).__name__}} after {{time.monotonic() - start:.1f}} s "
+          f"(a TimeoutError after {{BOUND + 8:.0f}} s is this script's guard: the client ignored its timeout)")
+if time.monotonic() - start >= BOUND:
+    late.append(f"AsyncMilvusClient waited {{time.monotonic() - start:.1f}} s")
+print("the clients DIVERGE: " + "; ".join(late) if late else "both clients honour the timeout")
+sys.exit(1 if late else 0)
 '''
 
 
-def write_silent_server_reproducer(out_dir: Path) -> Path:
-    """A standalone script showing how long each client waits on a port that never answers."""
+def silent_server_outcome(seen: str, took: float, bound: float) -> dict[str, Any]:
+    """One side of the silent-server check as an outcome for the registry: ``ok`` when the call gave up within
+    ``bound``; otherwise an error record saying it did not (its class is what the call finally raised)."""
+    if seen != "ok" and took < bound:
+        return {"ok": True}
+    cls = "answered" if seen == "ok" else seen.removeprefix("raises ").split(":", 1)[0]
+    return {"ok": False, "error": {"class": cls, "code": None,
+                                   "message": f"no timeout within {bound:.0f} s: {seen} after {took:.1f} s"}}
+
+
+def write_silent_server_reproducer(out_dir: Path, bound: float) -> Path:
+    """A standalone script showing how long each client waits on a port that never answers (exit 1 while one
+    waits past ``bound`` seconds)."""
     path = Path(out_dir) / "reproducers" / "reproduce_silent_server_timeout.py"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(SILENT_REPRODUCER)
+    path.write_text(SILENT_REPRODUCER.format(bound=bound))
     return path
 
 
