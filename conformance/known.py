@@ -194,11 +194,12 @@ class KnownDivergence:
         return self.pattern or self.occasional
 
     def covers(self, method: str) -> bool:
-        """True when the entry names ``method`` (exactly, or by its glob; a glob covers flows only when it starts
-        with ``flow:``)."""
+        """True when the entry names ``method`` (exactly, or by its glob; a glob covers a whole-run check such as
+        ``flow:seed_tutorial`` or ``lifecycle:close`` only when it names that kind of check, e.g. ``flow:*``)."""
         if not self.pattern:
             return method == self.method
-        if method.startswith("flow:") and not self.method.startswith("flow:"):
+        kind = method.partition(":")[0] if ":" in method else ""
+        if kind and not self.method.startswith(f"{kind}:"):
             return False
         return fnmatch.fnmatchcase(method, self.method)
 
@@ -360,7 +361,7 @@ def settle(name: str, server: str, diverged: list[Any], entries: Optional[list[K
             known_steps[c.step] = entry
     if new:
         return FlowVerdict("diverges", "; ".join(new)[:2000], known_steps)
-    stale = [e for e in listed if e not in known_steps.values()]
+    stale = [e for e in listed if e not in known_steps.values() and not e.may_be_unseen]
     if stale:
         return FlowVerdict("error", "; ".join(stale_message(e, 1) for e in stale), known_steps)
     if known_steps:

@@ -192,7 +192,7 @@ def test_a_divergence_found_by_a_sync_form_call_has_a_working_reproducer(runner,
                                                                           method: str, kind: str) -> None:
     """The call written as the sync signature allows diverges on the unmodified pair (registered in
     known_divergences.toml); its reproducer, run outside the checkout with no harness package importable, makes the
-    same call on both clients and prints both outcomes."""
+    same call on both clients, prints both outcomes and exits 1 (the clients diverge)."""
     from conformance.reproducer import render
 
     if milvus.token or milvus.db_name != "default":
@@ -214,10 +214,11 @@ def test_a_divergence_found_by_a_sync_form_call_has_a_working_reproducer(runner,
             f"sys.argv = [{str(path)!r}, {milvus.uri!r}]; runpy.run_path({str(path)!r}, run_name='__main__')")
     proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
                           timeout=240, env={**os.environ, "PYTHONPATH": ""})
-    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    # the script judges as the harness does: exit 1 while the clients diverge
+    assert proc.returncode == 1, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     out = proc.stdout
     if div.sync.get("ok"):
-        assert "sync outcome:" in out and "async raised:" in out, out[-3000:]
+        assert "sync returned:" in out and "async raised:" in out, out[-3000:]
     else:
-        assert "sync raised:" in out and "async outcome:" in out, out[-3000:]
+        assert "sync raised:" in out and "async returned:" in out, out[-3000:]
     assert "ModuleNotFoundError" not in proc.stderr and "ImportError" not in proc.stderr

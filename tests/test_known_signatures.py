@@ -323,3 +323,12 @@ def test_an_occasional_entry_is_never_stale_and_must_be_a_boolean(tmp_path: Path
     bad.write_text('[[divergence]]\nmethod = "q"\nreason = "r"\nkind = "async-raised"\noccasional = "yes"\n')
     with pytest.raises(BadInputError, match="occasional must be true or false"):
         known.load(bad)
+
+
+def test_a_method_glob_never_covers_a_whole_run_check() -> None:
+    """``method = "*"`` (one signature many methods share) covers methods, not whole-run checks such as flows or
+    lifecycle checks; ``lifecycle:*`` does."""
+    everything = entry(method="*", kind=("async-raised",))
+    assert everything.covers("search") and not everything.covers("flow:seed_tutorial")
+    assert not everything.covers("lifecycle:close")
+    assert entry(method="lifecycle:*", kind=("async-raised",)).covers("lifecycle:close")
