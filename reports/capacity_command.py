@@ -78,8 +78,12 @@ def run(args: argparse.Namespace) -> int:
     result = new_result("capacity", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
                                               "path": str(path)})
     status = "error"
+    target = target_from_args(args, scenario)
+    from scenarios import engines
+
+    engines.refuse_lacking(scenario, target)  # before any server starts
     try:
-        with _open_runner()(path, target_from_args(args, scenario)) as session:
+        with _open_runner()(path, target) as session:
             result.update(session.describe())
 
             def search(params: Optional[dict[str, Any]]) -> Capacity:
