@@ -85,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(scenario_path)
     profile = _profile(args, scenario.load)
     target = target_from_args(args, scenario)
+    from scenarios import engines
+
+    engines.refuse_lacking(scenario, target)  # before any server starts
     out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
     quiet_client_logs()
     result = new_result("load", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
@@ -104,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 with progress_bar(console, "dataset and ground truth") as tick:
                     plan = load_plan(scenario, scenario_path.parent, progress=tick,
                                      with_recall=not args.no_recall)
+                engines.refuse_lacking(scenario, target, plan.dataset)
                 result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
                                      "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
                 if not args.no_prepare:
