@@ -241,6 +241,8 @@ class VenvRunner:
     timeout: float = 3600.0
     profile: str = "ci"
     progress: Optional[Progress] = None
+    #: pytest ``-k`` expression passed on (None: the whole profile).
+    select: Optional[str] = None
 
     def install(self, version: str, engine: str) -> str:
         """Create (or reuse) the release's venv: a thin one holding the pinned pymilvus and the engine's pins, layered
@@ -271,6 +273,8 @@ class VenvRunner:
         env["VDB_HARNESS_CACHE"] = str(venvs.cache_root().parent)
         log_path = out / "sweep.log"
         cmd = [python, "-m", "reports.cli", "conformance", "--profile", self.profile, "--out", str(out)]
+        if self.select:
+            cmd += ["-k", self.select]
         with open(log_path, "w", encoding="utf-8") as log:
             try:
                 proc = subprocess.run(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -315,10 +319,10 @@ def _server_of(result: dict[str, Any]) -> str:
 
 
 def sweep(releases: list[str], out: Path, runner: ReleaseRunner, fingerprint: str, *, force: bool = False,
-          progress: Optional[Progress] = None,
+          progress: Optional[Progress] = None, select: Optional[str] = None,
           on_entry: Optional[Callable[[list[dict[str, Any]]], None]] = None) -> list[dict[str, Any]]:
     """Sweep ``releases`` into ``out`` in the given order (resuming: a release whose entry has the same
-    ``fingerprint`` is kept unless ``force``); returns every release's entry. ``on_entry`` sees the entries so far
+    ``fingerprint`` and ``select`` (pytest -k) is kept unless ``force``); returns every release's entry. ``on_entry`` sees the entries so far
     after each release (the command rewrites its table there, so an interrupted sweep leaves a partial one)."""
     say = progress or (lambda m: print(m, flush=True))
     entries = []
@@ -326,13 +330,15 @@ def sweep(releases: list[str], out: Path, runner: ReleaseRunner, fingerprint: st
         rel_dir = out / "releases" / version
         entry_path = rel_dir / "entry.json"
         old = _read_entry(entry_path)
-        if old and not force and old.get("harness") == fingerprint and old.get("status") == "swept":
+        if old and not force and old.get("harness") == fingerprint and old.get("status") == "swept" \
+                and old.get("select") == select:
             say(f"[{n}/{len(releases)}] pymilvus {version}: already swept by this harness build "
                 f"({old.get('engine')}, {old.get('seconds', 0):.0f} s); --force to run it again")
             entries.append(old)
             continue
         say(f"[{n}/{len(releases)}] pymilvus {version}: installing")
         entry = _sweep_one(version, rel_dir, runner, fingerprint, say, f"[{n}/{len(releases)}]")
+        entry["select"] = select
         rel_dir.mkdir(parents=True, exist_ok=True)
         atomic_write_text(entry_path, json.dumps(entry, indent=1) + "\n")
         entries.append(entry)

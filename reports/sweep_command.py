@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "checkout)")
     parser.add_argument("--release-timeout", type=float, default=3600.0, metavar="SECONDS",
                         help="give up on one release's run after this long (default 3600)")
+    parser.add_argument("-k", dest="select", metavar="EXPR",
+                        help="only conformance tests matching this pytest -k (default: the whole ci profile)")
     parser.add_argument("--list", action="store_true", help="only print the releases that would be swept")
 
 
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"sweeping {len(releases)} pymilvus releases with harness {fingerprint} into {out}, in the order "
           f"{', '.join(sweep.spread(releases))} (newest, oldest, then the middle of each gap)", flush=True)
     started = time.monotonic()
-    runner = sweep.VenvRunner(wheel=wheel, fingerprint=fingerprint, timeout=args.release_timeout)
+    runner = sweep.VenvRunner(wheel=wheel, fingerprint=fingerprint, timeout=args.release_timeout,
+                              select=args.select)
 
     def write(entries: list[dict]) -> dict:
         result = sweep.combined_result(entries, out, fingerprint)
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         atomic_write_text(out / "sweep.html", sweep_report.html(result["sweep"]))
         return result
 
-    entries = sweep.sweep(sweep.spread(releases), out, runner, fingerprint, force=args.force, on_entry=write)
+    entries = sweep.sweep(sweep.spread(releases), out, runner, fingerprint, force=args.force, select=args.select,
+                          on_entry=write)
     result = write(entries)
     print(f"result: {out / 'result.json'}\ntable: {out / 'sweep.md'} and {out / 'sweep.html'}")
     table = result["sweep"]
