@@ -190,6 +190,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--backend", choices=["lite", "lite25", "standalone"], default="lite",
+                        help="embedded engine: lite = Milvus Lite 3 (pure Python, a few QPS: the server dominates), "
+                             "lite25 = Milvus Lite 2.5.1 (C++, ~1000 QPS: the harness' own cost shows)")
     parser.add_argument("--child", nargs=2, metavar=("VARIANT", "URI"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -199,7 +202,10 @@ def main() -> None:
     from scenarios.embedded import EmbeddedMilvus
 
     Path(SCENARIO).write_text(SCENARIO_TOML)
-    with EmbeddedMilvus() as server:
+    from scenarios import engines
+
+    with EmbeddedMilvus(backend=args.backend, start_timeout=240.0 if args.backend == "standalone" else 90.0) as server:
+        print(f"engine: {engines.describe(args.backend)}", flush=True)
         prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
                                "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
                               capture_output=True, text=True, timeout=600)
@@ -223,7 +229,7 @@ def main() -> None:
     med = {v: statistics.median(q) for v, q in qps.items()}
     cpu = {v: statistics.median(q) for v, q in cpu_us.items()}
     print(f"\n{args.users} users, {args.seconds:.0f} s per run, median of {args.rounds} rounds, "
-          f"scenario bench_load (5k x 32, FLAT) on embedded Milvus Lite")
+          f"scenario bench_load (5k x 32, FLAT) on {engines.ENGINES[args.backend].title}")
     print(f"ours (Locust sync user) / raw pymilvus threads : {med['ours'] / med['raw']:.3f}   (goal >= 0.95)")
     print(f"recall scoring cost (1 - on/off)               : {1 - med['ours'] / med['ours-norec']:+.3%}  "
           f"(goal <= 3 %)")
