@@ -265,6 +265,7 @@ class VenvRunner:
     def run(self, python: str, version: str, engine: str, out: Path) -> RunOutcome:
         """``python -m reports.cli conformance --profile ci --out OUT`` in an empty working directory (so that the
         installed harness, not a checkout, is imported); the output goes to ``OUT/sweep.log``."""
+        out = out.resolve()  # the child runs in work/: a relative --out would land there
         out.mkdir(parents=True, exist_ok=True)
         work = out / "work"
         work.mkdir(exist_ok=True)
