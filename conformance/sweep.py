@@ -245,19 +245,14 @@ class VenvRunner:
     select: Optional[str] = None
 
     def install(self, version: str, engine: str) -> str:
-        """Create (or reuse) the release's venv: a thin one holding the pinned pymilvus and the engine's pins, layered
-        on a shared venv of the harness' own dependencies into which this harness build is installed."""
-        base = venvs.ensure_venv(wheel_dependencies(self.wheel), label="the harness' dependencies (shared layer)",
+        """Create (or reuse) the release's venv, three layers deep, each immutable once made: the harness'
+        dependencies (shared by every release and build), this harness build (the wheel alone, shared by every
+        release), and the release's own pins (pymilvus==VERSION and the engine's)."""
+        deps = venvs.ensure_venv(wheel_dependencies(self.wheel), label="the harness' dependencies (shared layer)",
                                  progress=self.progress)
-        marker = base.parent.parent / "vdb-harness-build.txt"
-        if not marker.is_file() or marker.read_text().strip() != self.fingerprint:
-            out = subprocess.run([str(base), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall",
-                                  str(self.wheel)], capture_output=True, text=True, timeout=600)
-            if out.returncode != 0:
-                raise venvs.VenvError(f"cannot install the harness wheel {self.wheel.name}: "
-                                      f"{(out.stderr or out.stdout).strip()[-400:]}")
-            marker.write_text(self.fingerprint)
-        python = venvs.ensure_venv(release_requirements(version, engine), layer_on=base,
+        build = venvs.ensure_venv([str(self.wheel)], layer_on=deps, pip_options=("--no-deps", "--ignore-installed"),
+                                  label=f"harness build {self.fingerprint}", progress=self.progress)
+        python = venvs.ensure_venv(release_requirements(version, engine), layer_on=build,
                                    label=f"pymilvus {version} on {engines.ENGINES[engine].title}",
                                    progress=self.progress)
         return str(python)

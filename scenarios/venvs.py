@@ -77,19 +77,22 @@ def _say(progress: Optional[Progress], message: str) -> None:
 
 
 def ensure_venv(requirements: Sequence[str], *, python: Optional[str] = None, label: str = "",
-                progress: Optional[Progress] = None, timeout: float = 1800.0, layer_on: Optional[Path] = None) -> Path:
+                progress: Optional[Progress] = None, timeout: float = 1800.0, layer_on: Optional[Path] = None,
+                pip_options: Sequence[str] = ()) -> Path:
     """The interpreter of the managed venv holding exactly ``requirements`` (created now if it does not exist yet).
 
     ``python`` is the base interpreter (default: this one); ``label`` names the venv in progress and error messages.
     ``layer_on`` (another managed venv's interpreter) makes this venv see that one's packages behind its own (a
     ``.pth`` file), so only what differs is installed: the release sweep's per-release venvs share one layer of the
-    harness' dependencies. Raises :class:`VenvError` when the venv cannot be created; nothing half-made is left."""
+    harness' dependencies (layers chain: a layer's own layer is seen too). ``pip_options`` (e.g. ``--no-deps``) are
+    part of the key. Raises :class:`VenvError` when the venv cannot be created; nothing half-made is left."""
     if not requirements:
         raise VenvError("a managed virtualenv needs at least one requirement")
     base = python or sys.executable
     tag = python_tag(base)
     root = cache_root()
-    key = venv_key(list(requirements) + ([f"layer:{Path(layer_on).parent.parent.name}"] if layer_on else []), tag)
+    key = venv_key(list(requirements) + [f"pip:{o}" for o in pip_options]
+                   + ([f"layer:{Path(layer_on).parent.parent.name}"] if layer_on else []), tag)
     final = root / key
     name = label or ", ".join(requirements)
     if (final / MARKER).is_file() and venv_python(final).exists():
@@ -110,7 +113,7 @@ def ensure_venv(requirements: Sequence[str], *, python: Optional[str] = None, la
         if layer_on is not None:
             _add_layer(py, Path(layer_on))
         _run([str(py), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
-              *requirements], f"install {' '.join(requirements)} with {tag}", progress=progress, timeout=timeout)
+              *pip_options, *requirements], f"install {' '.join(requirements)} with {tag}", progress=progress, timeout=timeout)
         (tmp / MARKER).write_text(json.dumps({"requirements": sorted(set(requirements)), "python": tag,
                                               "base": base, "created": time.time()}, indent=1))
         _relocate(tmp, final)

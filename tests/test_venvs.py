@@ -71,6 +71,11 @@ def test_a_layered_venv_sees_its_layer_behind_its_own_packages(cache: Path, tmp_
     assert out.stdout.split() == ["layer", "own"], out.stderr
     alone = subprocess.run([str(base), "-c", "import vdblayerb"], capture_output=True, text=True, timeout=60)
     assert alone.returncode != 0  # the layer does not see what is installed on top of it
+    shadow = _wheel(tmp_path / "c", "vdblayera", "VALUE = 'shadowed'\n")  # same module, another copy
+    third = venvs.ensure_venv([str(shadow)], layer_on=top, pip_options=("--no-deps", "--ignore-installed"))
+    out = subprocess.run([str(third), "-c", "import vdblayera, vdblayerb; print(vdblayera.VALUE, vdblayerb.VALUE)"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["shadowed", "own"], out.stderr  # layers chain; the top one wins
 
 
 def test_a_failed_install_leaves_nothing_and_names_the_problem(cache: Path, tmp_path: Path) -> None:
