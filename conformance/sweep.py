@@ -220,6 +220,8 @@ class RunOutcome:
     exit_code: int
     result: Optional[dict[str, Any]]
     log: str = ""
+    #: Why the release cannot be compared at all (e.g. it has no AsyncMilvusClient); "" when it could be run.
+    unsupported: str = ""
 
 
 class ReleaseRunner(Protocol):
@@ -262,6 +264,13 @@ class VenvRunner:
         installed harness, not a checkout, is imported); the output goes to ``OUT/sweep.log``."""
         out = out.resolve()  # the child runs in work/: a relative --out would land there
         out.mkdir(parents=True, exist_ok=True)
+        probe = subprocess.run([python, "-c", "import pymilvus; pymilvus.AsyncMilvusClient; pymilvus.MilvusClient"],
+                               capture_output=True, text=True, timeout=300)
+        if probe.returncode != 0:
+            last = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+            return RunOutcome(probe.returncode, None, probe.stderr[-2000:],
+                              unsupported=f"pymilvus {version} has no AsyncMilvusClient/MilvusClient to compare "
+                                          f"({last[:200]})")
         work = out / "work"
         work.mkdir(exist_ok=True)
         env = {k: v for k, v in os.environ.items()
@@ -326,10 +335,10 @@ def sweep(releases: list[str], out: Path, runner: ReleaseRunner, fingerprint: st
         rel_dir = out / "releases" / version
         entry_path = rel_dir / "entry.json"
         old = _read_entry(entry_path)
-        if old and not force and old.get("harness") == fingerprint and old.get("status") == "swept" \
+        if old and not force and old.get("harness") == fingerprint and old.get("status") in ("swept", "unsupported") \
                 and old.get("select") == select:
             say(f"[{n}/{len(releases)}] pymilvus {version}: already swept by this harness build "
-                f"({old.get('engine')}, {old.get('seconds', 0):.0f} s); --force to run it again")
+                f"({old.get('status')} on {old.get('engine')}, {old.get('seconds', 0):.0f} s); --force to run it again")
             entries.append(old)
             continue
         say(f"[{n}/{len(releases)}] pymilvus {version}: installing")
@@ -375,6 +384,11 @@ def _sweep_one(version: str, rel_dir: Path, runner: ReleaseRunner, fingerprint: 
         outcome = runner.run(python, version, engine, rel_dir)
         entry["seconds"] = round(entry["seconds"] + time.monotonic() - t1, 1)
         entry["engine"] = engine
+        if outcome.unsupported:
+            entry["status"] = "unsupported"
+            entry["notes"].append(outcome.unsupported)
+            say(f"{tag} pymilvus {version}: unsupported: {outcome.unsupported}")
+            break
         if outcome.result is None or not (outcome.result.get("conformance") or {}).get("matrix"):
             why = outcome.log.strip().splitlines()[-1:] or ["no output"]
             entry["notes"].append(f"{engine}: the suite did not run to the end (exit {outcome.exit_code}): {why[0]}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -62,8 +62,8 @@ class FakeRunner:
     not start (no result)."""
 
     def __init__(self, table: dict[str, dict[str, tuple[str, list[str]]]], broken: tuple[str, ...] = (),
-                 dead: tuple[tuple[str, str], ...] = ()) -> None:
-        self.table, self.broken, self.dead = table, broken, dead
+                 dead: tuple[tuple[str, str], ...] = (), no_async: tuple[str, ...] = ()) -> None:
+        self.table, self.broken, self.dead, self.no_async = table, broken, dead, no_async
         self.runs: list[tuple[str, str]] = []
 
     def install(self, version: str, engine: str) -> str:
@@ -74,6 +74,8 @@ class FakeRunner:
     def run(self, python: str, version: str, engine: str, out: Path) -> sweep.RunOutcome:
         self.runs.append((version, engine))
         out.mkdir(parents=True, exist_ok=True)
+        if version in self.no_async:
+            return sweep.RunOutcome(1, None, "", unsupported=f"pymilvus {version} has no AsyncMilvusClient")
         if (version, engine) in self.dead:
             return sweep.RunOutcome(2, None, "error: the embedded server did not start")
         result = _result(self.table[version], version)
@@ -142,6 +144,18 @@ def test_an_uninstallable_release_is_reported_and_a_dead_engine_falls_back(tmp_p
     assert [e["version"] for e in table["not_swept"]] == ["2.6.1"]
     again = sweep.sweep(["2.6.1"], tmp_path, runner, "fp", progress=lambda m: None)
     assert again[0]["status"] == "uninstallable"  # an uninstallable release is tried again, not resumed
+
+
+def test_a_release_without_an_async_client_is_unsupported_and_resumed(tmp_path: Path) -> None:
+    runner = FakeRunner(TABLE, no_async=("2.6.0",))
+    entries = sweep.sweep(["2.6.0", "2.6.1"], tmp_path, runner, "fp", progress=lambda m: None)
+    assert entries[0]["status"] == "unsupported" and "no AsyncMilvusClient" in entries[0]["notes"][-1]
+    assert runner.runs == [("2.6.0", "lite"), ("2.6.1", "lite")]  # no engine fallback for a client without one
+    sweep.sweep(["2.6.0"], tmp_path, runner, "fp", progress=lambda m: None)
+    assert len(runner.runs) == 2
+    table = sweep.table(entries)
+    assert table["not_swept"][0]["status"] == "unsupported" and table["releases"] == ["2.6.1"]
+    assert "not swept: 2.6.0 (unsupported)" in sweep_report.markdown(table)
 
 
 def test_the_combined_result_is_a_conformance_result_with_the_sweep_section(tmp_path: Path) -> None:
