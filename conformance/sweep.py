@@ -352,6 +352,12 @@ def sweep(releases: list[str], out: Path, runner: ReleaseRunner, fingerprint: st
     return entries
 
 
+def load_entries(out: Path) -> list[dict[str, Any]]:
+    """Every release entry a sweep directory holds (from this and earlier invocations), oldest release first."""
+    found = [e for p in sorted((out / "releases").glob("*/entry.json")) if (e := _read_entry(p))]
+    return sorted(found, key=lambda e: _vkey(str(e.get("version"))))
+
+
 def _read_entry(path: Path) -> Optional[dict[str, Any]]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -454,7 +460,8 @@ def table(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
     others = [{"version": e.get("version"), "status": e.get("status"), "notes": e.get("notes") or []}
               for e in entries if e.get("status") != "swept"]
     timing = [{"version": e["version"], "engine": e.get("engine"), "server": e.get("server"),
-               "seconds": e.get("seconds"), "install_seconds": e.get("install_seconds")} for e in swept]
+               "seconds": e.get("seconds"), "install_seconds": e.get("install_seconds"), "harness": e.get("harness")}
+              for e in swept]
     return {"releases": versions, "methods": rows, "divergences": divergences, "not_swept": others,
             "timing": timing}
 

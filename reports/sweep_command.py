@@ -66,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
                               select=args.select)
 
     def write(entries: list[dict]) -> dict:
-        result = sweep.combined_result(entries, out, fingerprint)
+        # the table covers every release this directory holds, also those swept by earlier invocations
+        done = {e["version"] for e in entries}
+        everything = [e for e in sweep.load_entries(out) if e["version"] not in done] + entries
+        result = sweep.combined_result(everything, out, fingerprint)
         result["sweep"]["wall_seconds"] = round(time.monotonic() - started, 1)
         if len(entries) < len(releases):
             result["sweep"]["partial"] = (f"{len(entries)} of {len(releases)} releases done so far; not yet: "

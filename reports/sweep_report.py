@@ -49,12 +49,12 @@ def _divergence_rows(sec: dict[str, Any]) -> list[list[str]]:
 
 def _timing_rows(sec: dict[str, Any]) -> list[list[str]]:
     return [[t["version"], str(t.get("server") or t.get("engine")), f"{t.get('install_seconds') or 0:.0f}",
-             f"{t.get('seconds') or 0:.0f}"] for t in sec.get("timing") or []]
+             f"{t.get('seconds') or 0:.0f}", str(t.get("harness") or "")] for t in sec.get("timing") or []]
 
 
 SUMMARY_HEAD = ["method", "passes", "diverges (signature)", "known", "unsupported", "error (harness bug)", "absent"]
 DIVERGENCE_HEAD = ["method", "signature", "verdict", "first release showing it", "first release without it"]
-TIMING_HEAD = ["release", "server", "install s", "run s"]
+TIMING_HEAD = ["release", "server", "install s", "run s", "harness build"]
 
 
 def markdown(sec: dict[str, Any], title: str = "pymilvus release sweep") -> str:

@@ -188,6 +188,10 @@ def test_the_command_exits_2_only_when_nothing_could_be_swept(tmp_path: Path, mo
     md = (tmp_path / "out" / "sweep.md").read_text()
     assert "not swept: 2.6.2 (uninstallable)" in md and (tmp_path / "out" / "sweep.html").is_file()
     assert read_result(tmp_path / "out")["sweep"]["releases"] == ["3.0.2"]
+    table["2.6.2"] = TABLE["2.6.1"]
+    assert _command(tmp_path, monkeypatch, FakeRunner(table), "--releases", "2.6.2") == 1  # 2.6.2 diverges
+    both = read_result(tmp_path / "out")["sweep"]
+    assert both["releases"] == ["2.6.2", "3.0.2"] and not both.get("partial")  # earlier releases stay in the table
     assert _command(tmp_path / "b", monkeypatch, FakeRunner({}, broken=("2.6.2", "3.0.2")),
                     "--releases", "2.6.2,3.0.2") == 2
     assert "nothing could be swept" in capsys.readouterr().out
