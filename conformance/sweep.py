@@ -402,6 +402,12 @@ def _sweep_one(version: str, rel_dir: Path, runner: ReleaseRunner, fingerprint: 
             say(f"{tag} pymilvus {version}: the suite did not finish on {engine} (exit {outcome.exit_code})"
                 + ("; trying the next engine" if i + 1 < len(order) else f"; see {rel_dir / 'sweep.log'}"))
             continue
+        ran = str(((outcome.result.get("environment") or {}).get("packages") or {}).get("pymilvus", "?"))
+        if ran != version:  # the table must never show another release's verdicts under this one's name
+            entry["status"] = "failed"
+            entry["notes"].append(f"{engine}: the run imported pymilvus {ran}, not {version} (a venv layering bug)")
+            say(f"{tag} pymilvus {version}: the run imported pymilvus {ran} instead; not counted")
+            return entry
         entry.update(status="swept", server=_server_of(outcome.result), exit_code=outcome.exit_code,
                      methods=method_cells(outcome.result))
         entry["install_seconds"] = round(entry["install_seconds"], 1)

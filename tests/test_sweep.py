@@ -54,6 +54,7 @@ def _result(methods: dict[str, tuple[str, list[str]]], pymilvus: str) -> dict[st
                             for s in sigs}}
             for m, (status, sigs) in methods.items()]
     return {"format": "vdb-harness/result", "version": 1, "kind": "conformance", "status": "pass",
+            "environment": {"packages": {"pymilvus": pymilvus}},
             "target": {"server_version": "milvus-lite-python 3.2.2"}, "conformance": {"matrix": rows}}
 
 
@@ -144,6 +145,19 @@ def test_an_uninstallable_release_is_reported_and_a_dead_engine_falls_back(tmp_p
     assert [e["version"] for e in table["not_swept"]] == ["2.6.1"]
     again = sweep.sweep(["2.6.1"], tmp_path, runner, "fp", progress=lambda m: None)
     assert again[0]["status"] == "uninstallable"  # an uninstallable release is tried again, not resumed
+
+
+def test_a_run_that_imported_another_pymilvus_is_not_counted(tmp_path: Path) -> None:
+    class Shadowed(FakeRunner):
+        def run(self, python: str, version: str, engine: str, out: Path) -> sweep.RunOutcome:
+            outcome = super().run(python, version, engine, out)
+            assert outcome.result is not None
+            outcome.result["environment"]["packages"]["pymilvus"] = "3.0.2"
+            return outcome
+
+    entry = sweep.sweep(["2.6.1"], tmp_path, Shadowed(TABLE), "fp", progress=lambda m: None)[0]
+    assert entry["status"] == "failed" and "imported pymilvus 3.0.2, not 2.6.1" in entry["notes"][-1]
+    assert sweep.table([entry])["releases"] == []
 
 
 def test_a_release_without_an_async_client_is_unsupported_and_resumed(tmp_path: Path) -> None:
