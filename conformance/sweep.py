@@ -370,6 +370,7 @@ def _sweep_one(version: str, rel_dir: Path, runner: ReleaseRunner, fingerprint: 
     entry: dict[str, Any] = {"version": version, "harness": fingerprint, "status": "not-run", "engine": None,
                              "server": None, "seconds": 0.0, "install_seconds": 0.0, "notes": [], "methods": {}}
     order = engine_order(version)
+    failed_logs: dict[str, str] = {}  # an engine the suite did not finish on: its log, kept next to the next one's
     for i, engine in enumerate(order):
         t0 = time.monotonic()
         try:
@@ -388,6 +389,8 @@ def _sweep_one(version: str, rel_dir: Path, runner: ReleaseRunner, fingerprint: 
         if rel_dir.exists():
             shutil.rmtree(rel_dir)
         outcome = runner.run(python, version, engine, rel_dir)
+        for name, text in failed_logs.items():
+            (rel_dir / f"did-not-finish-on-{name}.log").write_text(text, encoding="utf-8")
         entry["seconds"] = round(entry["seconds"] + time.monotonic() - t1, 1)
         entry["engine"] = engine
         if outcome.unsupported:
@@ -399,6 +402,7 @@ def _sweep_one(version: str, rel_dir: Path, runner: ReleaseRunner, fingerprint: 
             why = outcome.log.strip().splitlines()[-1:] or ["no output"]
             entry["notes"].append(f"{engine}: the suite did not run to the end (exit {outcome.exit_code}): {why[0]}")
             entry["status"] = "failed"
+            failed_logs[engine] = outcome.log
             say(f"{tag} pymilvus {version}: the suite did not finish on {engine} (exit {outcome.exit_code})"
                 + ("; trying the next engine" if i + 1 < len(order) else f"; see {rel_dir / 'sweep.log'}"))
             continue

@@ -140,6 +140,8 @@ def test_an_uninstallable_release_is_reported_and_a_dead_engine_falls_back(tmp_p
     assert any("2.6.1: cannot be installed" in m for m in said)
     assert by["2.6.2"]["status"] == "swept" and by["2.6.2"]["engine"] == "lite25"
     assert ("2.6.2", "lite") in runner.runs and ("2.6.2", "lite25") in runner.runs
+    kept = tmp_path / "releases" / "2.6.2" / "did-not-finish-on-lite.log"
+    assert "did not start" in kept.read_text()  # why the first engine was left
     table = sweep.table(entries)
     assert table["releases"] == ["2.6.0", "2.6.2"]
     assert [e["version"] for e in table["not_swept"]] == ["2.6.1"]
