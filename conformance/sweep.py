@@ -460,12 +460,16 @@ def table(entries: Iterable[dict[str, Any]]) -> dict[str, Any]:
                      "cells": {e["version"]: _cell(e, method) for e in swept}})
         for sig, seen in hist.signatures.items():
             first = seen[0]
-            later = [e for e in swept if _vkey(e["version"]) > _vkey(first)]
+            server = next(e.get("server") for e in swept if e["version"] == first)
+            # gone: a later release on the same server that ran the method without it (a change of server, as
+            # between 2.5.x on Lite 2.5.1 and 2.6.x on Lite 3, says nothing about the client)
+            later = [e for e in swept if _vkey(e["version"]) > _vkey(first) and e.get("server") == server]
             gone = next((e["version"] for e in later
                          if (c := (e.get("methods") or {}).get(method)) is not None and c["status"] != "error"
                          and sig not in (c.get("signatures") or {})), None)
             verdicts = {(e.get("methods") or {}).get(method, {}).get("signatures", {}).get(sig) for e in swept}
             divergences.append({"method": method, "signature": sig, "first_seen": first, "first_gone": gone,
+                                "server": server,
                                 "releases": seen, "known": "known" in verdicts and "new" not in verdicts})
     others = [{"version": e.get("version"), "status": e.get("status"), "notes": e.get("notes") or []}
               for e in entries if e.get("status") != "swept"]

@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-k", dest="select", metavar="EXPR",
                         help="only conformance tests matching this pytest -k (default: the whole ci profile)")
     parser.add_argument("--list", action="store_true", help="only print the releases that would be swept")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: rewrite OUT's table from the releases it holds")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,10 +59,13 @@ def run(args: argparse.Namespace) -> int:
             from scenarios.errors import BadInputError
 
             raise BadInputError(f"--harness-wheel {wheel}: no such file")
-    else:
+    elif not args.report_only:
         wheel = sweep.build_wheel(fingerprint)
-    print(f"sweeping {len(releases)} pymilvus releases with harness {fingerprint} into {out}, in the order "
-          f"{', '.join(sweep.spread(releases))} (newest, oldest, then the middle of each gap)", flush=True)
+    else:
+        wheel = Path("unused")
+    if not args.report_only:
+        print(f"sweeping {len(releases)} pymilvus releases with harness {fingerprint} into {out}, in the order "
+              f"{', '.join(sweep.spread(releases))} (newest, oldest, then the middle of each gap)", flush=True)
     started = time.monotonic()
     runner = sweep.VenvRunner(wheel=wheel, fingerprint=fingerprint, timeout=args.release_timeout,
                               select=args.select)
@@ -71,15 +76,21 @@ def run(args: argparse.Namespace) -> int:
         everything = [e for e in sweep.load_entries(out) if e["version"] not in done] + entries
         result = sweep.combined_result(everything, out, fingerprint)
         result["sweep"]["wall_seconds"] = round(time.monotonic() - started, 1)
-        if len(entries) < len(releases):
-            result["sweep"]["partial"] = (f"{len(entries)} of {len(releases)} releases done so far; not yet: "
-                                          + ", ".join(v for v in releases if v not in {e['version'] for e in entries}))
+        held = {e["version"] for e in everything if e.get("status") in ("swept", "unsupported", "uninstallable")}
+        missing = [v for v in releases if v not in held]
+        if missing:
+            result["sweep"]["partial"] = (f"{len(releases) - len(missing)} of {len(releases)} releases done so far; "
+                                          f"not yet: {', '.join(missing)}")
             result["notes"].append("partial sweep: " + result["sweep"]["partial"])
         write_result(result, out)
         atomic_write_text(out / "sweep.md", sweep_report.markdown(result["sweep"]))
         atomic_write_text(out / "sweep.html", sweep_report.html(result["sweep"]))
         return result
 
+    if args.report_only:
+        result = write([])
+        print(f"table: {out / 'sweep.md'} and {out / 'sweep.html'}")
+        return EXIT_OK if result["sweep"]["releases"] else EXIT_BAD_INPUT
     entries = sweep.sweep(sweep.spread(releases), out, runner, fingerprint, force=args.force, select=args.select,
                           on_entry=write)
     result = write(entries)

@@ -44,7 +44,8 @@ def _summary_rows(sec: dict[str, Any]) -> list[list[str]]:
 
 def _divergence_rows(sec: dict[str, Any]) -> list[list[str]]:
     return [[f"`{d['method']}`", d["signature"], "known" if d.get("known") else "new", d["first_seen"],
-             d["first_gone"] or f"still in {sec['releases'][-1]}"] for d in sec["divergences"]]
+             d["first_gone"] or "still in the newest on that server", str(d.get("server") or "")]
+            for d in sec["divergences"]]
 
 
 def _timing_rows(sec: dict[str, Any]) -> list[list[str]]:
@@ -53,7 +54,8 @@ def _timing_rows(sec: dict[str, Any]) -> list[list[str]]:
 
 
 SUMMARY_HEAD = ["method", "passes", "diverges (signature)", "known", "unsupported", "error (harness bug)", "absent"]
-DIVERGENCE_HEAD = ["method", "signature", "verdict", "first release showing it", "first release without it"]
+DIVERGENCE_HEAD = ["method", "signature", "verdict", "first release showing it", "first release without it",
+                   "server"]
 TIMING_HEAD = ["release", "server", "install s", "run s", "harness build"]
 
 

@@ -103,16 +103,28 @@ def test_the_table_says_which_release_brought_and_which_removed_each_divergence(
     assert (search["first_seen"], search["first_gone"], search["known"]) == ("2.6.1", "3.0.0", False)
     get = next(d for d in table["divergences"] if d["method"] == "get")
     assert (get["first_seen"], get["first_gone"], get["known"]) == ("2.6.2", None, True)
+
     rows = {r["method"]: r["releases"] for r in table["methods"]}
     assert rows["search"] == {"pass": ["2.6.0", "3.0.0"], "diverges": ["2.6.1", "2.6.2"]}
     assert rows["new_method"] == {"unsupported": ["3.0.0"], "absent": ["2.6.0", "2.6.1", "2.6.2"]}
     md = sweep_report.markdown(table)
-    assert "| `search` | kind=async-raised | new | 2.6.1 | 3.0.0 |" in md
-    assert "| `get` | kind=value-differs | known | 2.6.2 | still in 3.0.0 |" in md
+    assert "| `search` | kind=async-raised | new | 2.6.1 | 3.0.0 | milvus-lite-python 3.2.2 |" in md
+    assert "| `get` | kind=value-differs | known | 2.6.2 | still in the newest on that server |" in md
     assert "2.6.1–2.6.2 [kind=async-raised]" in md
     html = sweep_report.html(table)
     assert "<table>" in html and "kind=async-raised" in html and 'class="diverges"' in html
 
+
+def test_a_divergence_is_gone_only_on_the_same_server(tmp_path: Path) -> None:
+    """2.5.x run on Lite 2.5.1, 2.6.x on Lite 3: a signature that stops at the change of server is not 'gone'."""
+    entries = [{"version": "2.5.3", "status": "swept", "server": "milvus-lite-cpp 2.5.1",
+                "methods": {"delete": {"status": "known-divergence", "signatures": {"sig": "known"}}}},
+               {"version": "2.6.0", "status": "swept", "server": "milvus-lite-python 3.2.2",
+                "methods": {"delete": {"status": "pass", "signatures": {}}}},
+               {"version": "2.5.18", "status": "swept", "server": "milvus-lite-cpp 2.5.1",
+                "methods": {"delete": {"status": "pass", "signatures": {}}}}]
+    (div,) = sweep.table(entries)["divergences"]
+    assert (div["first_seen"], div["first_gone"], div["server"]) == ("2.5.3", "2.5.18", "milvus-lite-cpp 2.5.1")
 
 def test_resume_skips_what_this_build_swept_and_force_or_a_new_build_reruns(tmp_path: Path) -> None:
     runner = FakeRunner(TABLE)
@@ -208,6 +220,11 @@ def test_the_command_exits_2_only_when_nothing_could_be_swept(tmp_path: Path, mo
     assert _command(tmp_path, monkeypatch, FakeRunner(table), "--releases", "2.6.2") == 1  # 2.6.2 diverges
     both = read_result(tmp_path / "out")["sweep"]
     assert both["releases"] == ["2.6.2", "3.0.2"] and not both.get("partial")  # earlier releases stay in the table
+    (tmp_path / "out" / "sweep.md").unlink()
+    assert _command(tmp_path, monkeypatch, FakeRunner({}), "--report-only") == 0  # runs nothing, rewrites the table
+    again = read_result(tmp_path / "out")["sweep"]
+    assert again["releases"] == ["2.6.2", "3.0.2"] and "not yet: 2.5.0, 2.5.18, 2.6.0" in again["partial"]
+    assert (tmp_path / "out" / "sweep.md").is_file()
     assert _command(tmp_path / "b", monkeypatch, FakeRunner({}, broken=("2.6.2", "3.0.2")),
                     "--releases", "2.6.2,3.0.2") == 2
     assert "nothing could be swept" in capsys.readouterr().out
