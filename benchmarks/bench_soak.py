@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=float, default=30.0, help="growth is measured from the first sample after this")
     ap.add_argument("--client", choices=["sync", "async"], default="sync")
     ap.add_argument("--max-growth-mb", type=float, default=20.0)
+    ap.add_argument("--backend", choices=["lite", "lite25", "standalone"], default="lite",
+                    help="embedded engine (lite25: Milvus Lite 2.5.1, the C++ engine, many more requests per minute)")
     args = ap.parse_args(argv)
 
     import tempfile
@@ -89,15 +91,15 @@ def main(argv: list[str] | None = None) -> int:
         path = Path(tmp) / "soak.toml"
         path.write_text(SCENARIO)
         scenario = load_scenario(path)
-        with open_target(TargetSpec()) as conn:
+        with open_target(TargetSpec(backend=args.backend)) as conn:
             plan = load_plan(scenario, path.parent)
             prepare_collection(conn, scenario, plan.dataset)
             ctx = plan.context(conn, max_requests=10**12)
             seconds = args.minutes * 60.0
             samples: list[tuple[float, int, float]] = []
             next_at = [0.0]
-            print(f"soak: {args.minutes:g} min, {args.users} {args.client} users, closed loop, embedded Milvus Lite "
-                  f"(pid {conn.embedded.pid if conn.embedded else '?'}); RSS every {args.interval:g} s")
+            print(f"soak: {args.minutes:g} min, {args.users} {args.client} users, closed loop, embedded "
+                  f"{conn.embedded.engine if conn.embedded else '?'} (pid {conn.embedded.pid if conn.embedded else '?'}); RSS every {args.interval:g} s")
             print(f"{'t (s)':>8} {'requests':>12} {'req/s':>9} {'RSS MiB':>9} {'series windows':>15}")
 
             def sample(context, _runner, elapsed: float) -> None:

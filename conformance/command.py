@@ -41,6 +41,11 @@ def _environment(args: argparse.Namespace, out: Path) -> dict[str, str]:
     spec = target_from_args(args, scenario)
     if spec.target != "embedded" and spec.backend != "lite":
         raise BadInputError("--backend applies to the embedded target only")
+    if spec.target == "embedded":
+        from scenarios import engines
+
+        # the engine's managed virtualenv is made here, with progress, not inside the suite's fixtures
+        spec = spec.model_copy(update={"backend_python": engines.server_python(spec.backend, spec.backend_python)})
     env = {"VDB_HARNESS_TARGET": spec.target, "VDB_HARNESS_TIMEOUT": str(spec.timeout),
            "VDB_HARNESS_CONFORMANCE_OUT": str(out), "HYPOTHESIS_PROFILE": args.profile,
            "VDB_HARNESS_CONFORMANCE_STRICT": "1" if args.strict else ""}
@@ -48,6 +53,7 @@ def _environment(args: argparse.Namespace, out: Path) -> dict[str, str]:
         env["VDB_HARNESS_TOKEN_ENV"] = spec.token_env
     if spec.backend_python:
         env["VDB_HARNESS_BACKEND_PYTHON"] = spec.backend_python
+    env["VDB_HARNESS_BACKEND"] = spec.backend
     return env
 
 

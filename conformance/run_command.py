@@ -22,7 +22,7 @@ from rich.table import Table
 
 from conformance import known, verdicts
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
-from scenarios import step_summary
+from scenarios import engines, step_summary
 from scenarios.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
 from scenarios.console import make_console
@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     scenario_path = resolve_scenario_path(args.scenario)
     target = target_from_args(args, scenario)
+    engines.refuse_lacking(scenario, target)  # before any server starts
     out_dir = out_dir_from_args(args, scenario.name, scenario)
     quiet_client_logs()
 
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             result["target"] = conn.describe()
             with progress_bar(console, "generating dataset") as tick:
                 dataset = build_dataset(scenario, scenario_path.parent, progress=tick)
+            engines.refuse_lacking(scenario, target, dataset)
             result["dataset"] = {"name": dataset.name, "fingerprint": dataset.fingerprint(), "rows": len(dataset),
                                  "queries": dataset.num_queries}
             section, diverged = run_flow_both(console, conn, scenario, dataset)

@@ -33,11 +33,24 @@ def isolation_kwargs() -> dict[str, Any]:
     return {"dedicated": True}
 
 
+def _isolated(cls: Any, conn: Connection) -> Any:
+    """``cls(...)`` with :func:`isolation_kwargs`. pymilvus 2.5.x gives every client a fresh uuid alias of its own
+    and passes it positionally, so an ``alias`` keyword there is a TypeError ('got multiple values for argument
+    alias'): such a client is isolated already and is made without it."""
+    extra = isolation_kwargs()
+    try:
+        return cls(**conn.client_kwargs(), **extra)
+    except TypeError as exc:
+        if "alias" in extra and "alias" in str(exc):
+            return cls(**conn.client_kwargs())
+        raise
+
+
 def isolated_sync_client(conn: Connection) -> Any:
     """A new MilvusClient on ``conn`` that no other client's ``close()`` can disconnect."""
     from pymilvus import MilvusClient
 
-    return MilvusClient(**conn.client_kwargs(), **isolation_kwargs())
+    return _isolated(MilvusClient, conn)
 
 
 def isolated_async_client(conn: Connection) -> Any:
@@ -45,7 +58,7 @@ def isolated_async_client(conn: Connection) -> Any:
     event loop that will use it)."""
     from pymilvus import AsyncMilvusClient
 
-    return AsyncMilvusClient(**conn.client_kwargs(), **isolation_kwargs())
+    return _isolated(AsyncMilvusClient, conn)
 
 
 class Runner:

@@ -183,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
 
         check_supported(scenario)
     target = target_from_args(args, scenario)
+    from scenarios import engines
+
+    engines.refuse_lacking(scenario, target)  # before any server starts
     out_dir = out_dir_from_args(args, f"{scenario.name}-load", scenario)
     quiet_client_logs()
     result = new_result("load", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
@@ -205,6 +208,7 @@ def run(args: argparse.Namespace) -> int:
                 with progress_bar(console, "dataset and ground truth") as tick:
                     plan = load_plan(scenario, scenario_path.parent, progress=tick,
                                      with_recall=not args.no_recall)
+                engines.refuse_lacking(scenario, target, plan.dataset)
                 result["dataset"] = {"name": plan.dataset.name, "fingerprint": plan.fingerprint,
                                      "rows": len(plan.dataset), "queries": plan.dataset.num_queries}
                 from scenarios.model import check_runbook_pool

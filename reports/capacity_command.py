@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
     result = new_result("capacity", scenario={"name": scenario.name, "sha256": scenario_hash(scenario),
                                               "path": str(path)})
     status = "error"
+    target = target_from_args(args, scenario)
+    from scenarios import engines
+
+    engines.refuse_lacking(scenario, target)  # before any server starts
     try:
         chosen = {"client": args.client} if getattr(args, "client", None) else {}  # else the scenario's own
-        with _open_runner()(path, target_from_args(args, scenario), **chosen) as session:
+        with _open_runner()(path, target, **chosen) as session:
             result.update(session.describe())
 
             def search(params: Optional[dict[str, Any]]) -> Capacity:

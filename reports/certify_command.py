@@ -48,6 +48,19 @@ def _target_argv(args: argparse.Namespace) -> list[str]:
     return out
 
 
+def _refuse_lacking(args: argparse.Namespace) -> None:
+    """Before any stage runs: refuse (exit 2) when the chosen engine lacks a feature of a load or capacity
+    scenario (a stage failing half-way would leave an incomplete bundle)."""
+    from scenarios import engines
+    from scenarios.cli_common import target_from_args
+    from scenarios.loader import load_scenario
+
+    _conf, scenarios, cap_scenario = PROFILES[args.profile]
+    for name in [*(args.scenario or scenarios), args.capacity_scenario or cap_scenario]:
+        scenario = load_scenario(name)
+        engines.refuse_lacking(scenario, target_from_args(args, scenario))
+
+
 def _subcommand(argv: list[str]) -> Callable[[Path], int]:
     """A stage that runs another vdb-harness subcommand, in its own process (the load stage patches its process
     for gevent), with ``--out`` set to the stage directory; returns its exit code."""
@@ -74,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``vdb-harness certify``; returns the exit code."""
     if args.verify:
         return verify_bundle(Path(args.verify))
+    _refuse_lacking(args)
     out = out_dir_from_args(args, "certify")
     code, bundle_dir, archive = certify(stages_for(args), out, profile=args.profile,
                                         secrets=secret_values([args.token_env] if args.token_env else []))

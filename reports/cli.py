@@ -33,6 +33,8 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
                  "vdb-harness capacity dense_search --out results/capacity"),
     "certify": ("reports.certify_command", "release certification bundle, and its later verification",
                 "vdb-harness certify --out results/cert   |   vdb-harness certify --verify results/cert"),
+    "sweep": ("reports.sweep_command", "conformance ci profile across pymilvus releases: which release brought "
+              "each divergence", "vdb-harness sweep --releases '2.6.2,>=3.0' --out results/sweep"),
 }
 
 DESCRIPTION = """\

@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     child_env = {k: v for k, v in os.environ.items() if k != step_summary.ENV}
     with open_target(target) as conn:
         console.rule(f"vdb-harness demo on {escape(conn.describe()['uri'])}")
+        engine_line = _engine_line(conn)
+        console.print(escape(engine_line))
         for stage in stages:
             argv = stage.argv if stage.name == "report" else stage.argv + _target_flags(conn.uri, args)
             console.rule(f"[bold]{stage.name}[/]: vdb-harness {escape(' '.join(stage.argv))}")
@@ -94,8 +96,17 @@ def run(args: argparse.Namespace) -> int:
             if stage.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):
                 break  # a later stage has nothing to stand on
     _summary(console, stages, out)
-    step_summary.append(summary_markdown(stages, out))
+    console.print(escape(engine_line))
+    step_summary.append(summary_markdown(stages, out) + f"\n{engine_line}\n")
     return verdicts.exit_code([verdicts.status_of_exit(s.exit_code) for s in stages if s.exit_code is not None])
+
+
+def _engine_line(conn: object) -> str:
+    """Which engine served the demo and what its numbers mean."""
+    described = conn.describe()  # type: ignore[attr-defined]
+    if described.get("engine_note"):
+        return f"served by {described.get('server_version')}: {described['engine_note']}"
+    return f"served by the server at {described.get('uri')}: its numbers are that server's"
 
 
 def _summary(console: Console, stages: list[Stage], out: Path) -> None:

@@ -30,8 +30,10 @@ def add_target_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--token-env", metavar="NAME",
                        help="environment variable holding the token (a token is never given on the command line)")
     group.add_argument("--db", dest="db_name", metavar="NAME", help="database name (default: 'default')")
-    group.add_argument("--backend", choices=["lite", "standalone"],
-                       help="embedded only: Milvus Lite (default) or the PyPI 'milvus' package's standalone server")
+    group.add_argument("--backend", choices=["lite", "lite25", "standalone"],
+                       help="embedded only: lite = Milvus Lite 3 (default; pure Python, a few QPS), lite25 = Milvus "
+                            "Lite 2.5.1 (the C++ engine, ~1000 QPS; a virtualenv is created on first use), "
+                            "standalone = the PyPI 'milvus' package's Milvus standalone")
     group.add_argument("--backend-python", metavar="PYTHON",
                        help="embedded only: interpreter whose milvus-lite serves (selects the backend version)")
     group.add_argument("--data-dir", metavar="DIR",

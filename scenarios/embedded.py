@@ -50,15 +50,21 @@ class EmbeddedMilvus:
                  backend: str = "lite") -> None:
         """Configure (not start) a server. ``data_dir=None`` uses a temp dir removed at :meth:`stop`;
         a named ``data_dir`` keeps its data. ``port=0`` picks a free port. ``python`` is the interpreter
-        whose milvus-lite serves (default: this one). ``backend="standalone"`` serves the PyPI ``milvus`` package's
-        embedded Milvus standalone instead of Milvus Lite (slower to start; give it ``start_timeout`` >= 180)."""
-        if backend not in ("lite", "standalone"):
-            raise InfrastructureError(f"unknown embedded backend {backend!r} (lite or standalone)")
-        self._backend = backend
+        whose milvus-lite serves (default: this one). ``backend`` is an engine of :mod:`scenarios.engines`:
+        ``lite`` (this interpreter's Milvus Lite), ``lite25`` (Milvus Lite 2.5.1 from its managed virtualenv) or
+        ``standalone`` (the PyPI ``milvus`` package's embedded Milvus standalone; slower to start, give it
+        ``start_timeout`` >= 180). An explicit ``python`` wins over the engine's managed virtualenv."""
+        from scenarios import engines
+
+        if backend not in engines.ENGINES:
+            raise InfrastructureError(f"unknown embedded backend {backend!r} ({', '.join(engines.NAMES)})")
+        self._engine = backend
+        self._backend = engines.ENGINES[backend].child_backend
+        self._explicit_python = python
         self._own_dir = data_dir is None
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._port = port
-        self._python = python or sys.executable
+        self._python = python or sys.executable  # resolved at start() for an engine with a managed virtualenv
         self._start_timeout = start_timeout
         self._log_path = log_path
         self._proc: Optional[subprocess.Popen] = None
@@ -76,6 +82,9 @@ class EmbeddedMilvus:
         """Start the child, wait until its gRPC port answers a real call, and return what it reported."""
         if self._proc is not None:
             raise InfrastructureError("the embedded server is already running")
+        from scenarios import engines
+
+        self._python = engines.server_python(self._engine, self._explicit_python) or sys.executable
         if self._data_dir is None:
             self._data_dir = Path(tempfile.mkdtemp(prefix="vdb-harness-milvus-"))
         self._data_dir.mkdir(parents=True, exist_ok=True)

@@ -499,7 +499,8 @@ class TargetSpec(_Strict):
     token_env: Optional[str] = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
                                      description="environment variable that holds the token")
     db_name: str = Field(default="default", pattern=_NAME)
-    backend: Literal["lite", "standalone"] = Field(default="lite", description="embedded server kind")
+    backend: Literal["lite", "lite25", "standalone"] = Field(
+        default="lite", description="embedded engine: lite (Milvus Lite 3), lite25 (Milvus Lite 2.5.1, C++), standalone")
     backend_python: Optional[str] = Field(default=None, description="interpreter whose milvus-lite serves (embedded)")
     data_dir: Optional[str] = Field(default=None, description="embedded data directory (default: a temp dir)")
     timeout: float = Field(default=30.0, gt=0, le=3600, description="seconds per client call")

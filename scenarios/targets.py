@@ -54,8 +54,11 @@ class Connection:
         """What results record about the target: never the token."""
         out: dict[str, Any] = {"kind": self.kind, "uri": redact_uri(self.uri), "db_name": self.db_name}
         if self.embedded:
+            from scenarios import engines
+
+            name = engines.name_of(self.embedded.engine)
             out.update(backend=self.embedded.engine, backend_version=self.embedded.backend_version,
-                       engine=self.embedded.engine,
+                       engine=self.embedded.engine, engine_name=name, engine_note=engines.describe(name),
                        server_version=f"{self.embedded.engine} {self.embedded.backend_version}")
         return out
 

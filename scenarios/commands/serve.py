@@ -17,9 +17,10 @@ from scenarios.embedded import EmbeddedMilvus
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of ``vdb-harness serve``."""
-    parser.add_argument("--backend", choices=["lite", "standalone"], default="lite",
-                        help="Milvus Lite (default; its version is the one installed) or the PyPI 'milvus' "
-                             "package's embedded standalone server")
+    parser.add_argument("--backend", choices=["lite", "lite25", "standalone"], default="lite",
+                        help="lite: Milvus Lite 3, the one installed (default; pure Python, a few QPS); lite25: "
+                             "Milvus Lite 2.5.1, the C++ engine (~1000 QPS), from a virtualenv created on first use; "
+                             "standalone: the PyPI 'milvus' package's embedded standalone server")
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     parser.add_argument("--data-dir", metavar="DIR", help="keep data in DIR (default: temp dir, removed at exit)")
     parser.add_argument("--backend-python", metavar="PYTHON",
@@ -33,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
                             backend=args.backend, start_timeout=240.0 if args.backend == "standalone" else 90.0)
     info = server.start()
     try:
-        console.print(f"Milvus Lite {info.backend_version} ({info.engine}) serving at [bold]{info.uri}[/]")
+        from scenarios import engines
+
+        console.print(f"{info.engine} {info.backend_version} serving at [bold]{info.uri}[/]")
+        console.print(engines.describe(engines.name_of(info.engine)))
         console.print(f"data: {info.data_dir}{'' if args.data_dir else ' (temporary)'}   press Ctrl-C to stop")
         while server.alive():
             time.sleep(0.5)
