@@ -200,7 +200,7 @@ def main() -> None:
 
     Path(SCENARIO).write_text(SCENARIO_TOML)
     with EmbeddedMilvus() as server:
-        prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
+        prep = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", SCENARIO, "--target", server.uri,
                                "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
                               capture_output=True, text=True, timeout=600)
         if prep.returncode != 0:

@@ -23,7 +23,7 @@ from rich.table import Table
 from conformance import known, verdicts
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
 from scenarios import step_summary
-from scenarios.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
+from vdb_harness.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
 from scenarios.console import make_console
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash

@@ -25,7 +25,7 @@ from rich.console import Console  # noqa: E402
 
 from loadtests.summary_table import print_summary  # noqa: E402
 from scenarios import step_summary  # noqa: E402
-from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
+from vdb_harness.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
 from scenarios.console import make_console  # noqa: E402
 from scenarios.errors import BadInputError  # noqa: E402

@@ -21,7 +21,7 @@ from reports import inputs
 from scenarios import step_summary
 from reports.gate import Verdict, run_gate
 from reports.policy import load_policy
-from scenarios.cli_common import EXIT_FAILED, EXIT_OK
+from vdb_harness.cli_common import EXIT_FAILED, EXIT_OK
 from scenarios.errors import BadInputError
 from scenarios.results import atomic_write_text
 

@@ -11,8 +11,8 @@ from typing import Callable
 import pytest
 
 from reports.bundle import secret_values, verify
-from reports.certify import Stage, certify
-from reports.cli import main
+from vdb_harness.jobs.certify import Stage, certify
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
 from scenarios.errors import BadInputError
 from scenarios.results import write_result

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import SUBCOMMANDS, main
+from vdb_harness.cli import SUBCOMMANDS, main
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vdb_harness.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -86,7 +86,7 @@ class LoadProcess:
         self.stdout = tmp_path / "stdout.txt"
         self.stderr = tmp_path / "stderr.txt"
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "reports.cli", "load", *args, "--out",
+            self.proc = subprocess.Popen([sys.executable, "-m", "vdb_harness.cli", "load", *args, "--out",
                                           str(self.out_dir)], stdout=out, stderr=err,
                                          env={**os.environ, "VDB_HARNESS_PROGRESS_EVERY": "0.5"})
 
@@ -195,7 +195,7 @@ def test_server_killed_mid_load_stops_the_run_keeps_the_data_and_exits_2(tmp_pat
     port = int(result["target"]["uri"].rsplit(":", 1)[1])
     assert port_free(port)
     # the report reads the partial result and shades the outage (reports/plots.py draws load.outages)
-    report = subprocess.run([sys.executable, "-m", "reports.cli", "report", str(run.out_dir / "result.json"),
+    report = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "report", str(run.out_dir / "result.json"),
                              "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in report.stderr and report.returncode in (0, 1), report.stderr[-3000:]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.gate import run_gate
 from reports.inputs import LoadedResult
 from reports.policy import Policy

@@ -263,7 +263,7 @@ def test_flow_steps_are_settled_by_step_signature() -> None:
 
 
 def test_a_malformed_registry_stops_the_conformance_command_with_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from reports.cli import main
+    from vdb_harness.cli import main
 
     bad = tmp_path / "k.toml"
     bad.write_text('[[divergence]]\nmethod = "delete"\nreason = "r"\nkind = "sync-raised"\nsync_mesage = "x"\n')

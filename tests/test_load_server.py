@@ -60,7 +60,7 @@ def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "
 
 def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout: float = 180) -> dict:
     """Run ``vdb-harness load`` against the fixture's server; returns the result file."""
-    cmd = [sys.executable, "-m", "reports.cli", "load", str(scenario), "--target", milvus.uri,
+    cmd = [sys.executable, "-m", "vdb_harness.cli", "load", str(scenario), "--target", milvus.uri,
            "--out", str(out), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]

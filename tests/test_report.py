@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
 from scenarios.results import SCHEMA_PATH, new_result, write_result
 

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
 from scenarios.results import write_result
 

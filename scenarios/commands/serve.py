@@ -11,7 +11,7 @@ import time
 
 from scenarios.console import make_console
 
-from scenarios.cli_common import EXIT_FAILED, EXIT_OK
+from vdb_harness.cli_common import EXIT_FAILED, EXIT_OK
 from scenarios.embedded import EmbeddedMilvus
 
 

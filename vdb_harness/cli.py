@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 #: subcommand -> (module with add_arguments/run, one-line help, example)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("reports.demo", "the main job: seed conformance + a short load run + a report, on embedded Milvus",
+    "demo": ("vdb_harness.jobs.demo", "the main job: seed conformance + a short load run + a report, on embedded Milvus",
              "vdb-harness demo --out results/demo"),
     "run": ("conformance.run_command", "run a scenario's flow once through the sync and the async client",
             "vdb-harness run seed_tutorial --out results/seed"),
@@ -29,9 +29,9 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
                "vdb-harness report results/load/result.json --out results/report"),
     "gate": ("reports.gate_command", "regression verdict: candidate vs baseline results",
              "vdb-harness gate --baseline base/*/result.json --candidate new/*/result.json"),
-    "capacity": ("reports.capacity_command", "the highest load that keeps the scenario's SLOs",
+    "capacity": ("vdb_harness.jobs.capacity_command", "the highest load that keeps the scenario's SLOs",
                  "vdb-harness capacity dense_search --out results/capacity"),
-    "certify": ("reports.certify_command", "release certification bundle, and its later verification",
+    "certify": ("vdb_harness.jobs.certify_command", "release certification bundle, and its later verification",
                 "vdb-harness certify --out results/cert   |   vdb-harness certify --verify results/cert"),
 }
 

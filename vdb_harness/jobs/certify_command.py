@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from reports.bundle import secret_values
-from reports.certify import Stage, certify, verify_bundle
-from scenarios.cli_common import add_target_flags, out_dir_from_args
+from vdb_harness.jobs.certify import Stage, certify, verify_bundle
+from vdb_harness.cli_common import add_target_flags, out_dir_from_args
 
 #: profile -> (conformance flags, load scenarios, capacity scenario)
 PROFILES: dict[str, tuple[list[str], list[str], str]] = {
@@ -55,7 +55,7 @@ def _subcommand(argv: list[str]) -> Callable[[Path], int]:
         import subprocess
         import sys
 
-        return subprocess.call([sys.executable, "-m", "reports.cli", *argv, "--out", str(stage_dir)])
+        return subprocess.call([sys.executable, "-m", "vdb_harness.cli", *argv, "--out", str(stage_dir)])
     return run
 
 
