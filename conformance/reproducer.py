@@ -16,7 +16,7 @@ from conformance.example import Divergence, probe_calls
 from conformance.pysource import Emitter, Import, import_lines
 from conformance.registry import MethodSpec, load_all
 from conformance.setup_source import CLEANUP, setup_function
-from scenarios.results import atomic_write_text
+from vdb_harness.kernel.results import atomic_write_text
 
 STDLIB = ("asyncio", "inspect", "itertools", "logging", "sys", "uuid")
 POSITIONAL = "__positional__"

@@ -197,7 +197,7 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                 errors = [f"worker exited ({p.returncode}): "
                           + Path(log.name).read_text(errors="replace")[-1500:] + f" (log: {log.name})"
                           for p, log in zip(procs, logs) if p.poll() is not None]
-                from scenarios.errors import InfrastructureError
+                from vdb_harness.kernel.errors import InfrastructureError
 
                 raise InfrastructureError(f"{len(runner.clients.ready)} of {processes} Locust workers connected; "
                                           f"{' | '.join(errors) or 'timed out'}")

@@ -26,7 +26,7 @@ from locust.exception import StopUser  # noqa: E402
 
 from loadtests.context import CONTEXT_KEY, RunContext  # noqa: E402
 from loadtests.tasks import Call, TaskPlan, WriterState  # noqa: E402
-from scenarios.errors import error_code  # noqa: E402,F401 - also this module's public name for it
+from vdb_harness.kernel.errors import error_code  # noqa: E402,F401 - also this module's public name for it
 
 
 class WrongResult(Exception):

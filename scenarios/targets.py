@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Optional
 
 from scenarios.embedded import EmbeddedMilvus, ServerInfo
-from scenarios.errors import BadInputError, InfrastructureError, client_error_text
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError, client_error_text
 from scenarios.model import TargetSpec
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from loadtests.summary_table import print_summary
-from scenarios import step_summary
+from vdb_harness.kernel import step_summary
 from vdb_harness.cli import main
 from reports.synthetic import load_result, run_set
-from scenarios.console import make_console
-from scenarios.results import write_result
+from vdb_harness.kernel.console import make_console
+from vdb_harness.kernel.results import write_result
 
 
 def _load_section() -> dict:

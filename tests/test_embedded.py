@@ -13,7 +13,7 @@ import time
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 from tests.processes import alive, gone_within, port_free
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.results import new_result, write_result
+from vdb_harness.kernel.results import new_result, write_result
 from scenarios.targets import Connection
 
 

@@ -17,7 +17,7 @@ from reports.gate import run_gate
 from reports.inputs import LoadedResult
 from reports.policy import Policy
 from reports.synthetic import conformance_result, load_result, run_set
-from scenarios.results import write_result
+from vdb_harness.kernel.results import write_result
 
 TRIALS = 150
 RUNS = 5

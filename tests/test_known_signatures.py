@@ -13,7 +13,7 @@ import pytest
 from conformance import check, known
 from conformance.example import Divergence
 from conformance.registry import load_all
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 
 class Code(IntEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import pytest
 
-from scenarios.errors import BadInputError, InfrastructureError
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError
 from scenarios.model import TargetSpec
 from scenarios.targets import Connection, apply_overrides, open_target, read_token, redact_uri
 

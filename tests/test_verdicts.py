@@ -19,7 +19,7 @@ from reports import html_report, junit, markdown, summary
 from vdb_harness.jobs.demo import Stage, _measured
 from reports.inputs import LoadedResult
 from reports.synthetic import load_result
-from scenarios.results import new_result, read_result, write_result
+from vdb_harness.kernel.results import new_result, read_result, write_result
 
 ROWS = {"search": "pass", "list_aliases": "known-divergence", "compact": "diverges", "list_users": "unsupported",
         "flush": "error"}

@@ -50,7 +50,7 @@ def build_parser(available: Optional[dict[str, object]] = None) -> argparse.Argu
     """The full parser; subcommands whose module cannot be imported are listed as unavailable."""
     parser = argparse.ArgumentParser(prog="vdb-harness", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from scenarios.results import package_version
+    from vdb_harness.kernel.results import package_version
 
     parser.add_argument("--version", action="version", version=f"vdb-harness {package_version('vdb-harness')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -92,7 +92,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if module is None:
         print(f"vdb-harness {args.command}: not available in this build", file=sys.stderr)
         return 2
-    from scenarios.errors import HarnessError
+    from vdb_harness.kernel.errors import HarnessError
 
     try:
         return int(module.run(args))
@@ -108,7 +108,7 @@ def _error(message: str) -> None:
     try:
         from rich.text import Text
 
-        from scenarios.console import make_console
+        from vdb_harness.kernel.console import make_console
 
         make_console(stderr=True).print(Text("error: ", style="bold red") + Text(message))
     except Exception:  # noqa: BLE001 - never let error printing itself fail

@@ -23,13 +23,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from scenarios import step_summary
+from vdb_harness.kernel import step_summary
 from conformance import verdicts
 from reports.summary import run_divergences, run_steps, status
 from vdb_harness.cli_common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
-from scenarios.console import make_console
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.console import make_console
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.targets import open_target
 
 DEFAULT_SCENARIO = "seed_tutorial"
