@@ -124,7 +124,7 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any
 def _flow_recalls(scenario: Any, dataset: Any, sync: list[StepOutcome],
                   asyn: list[StepOutcome]) -> dict[str, dict[str, Optional[float]]]:
     """Mean tie-fair recall of each search step's answer, per client, against exact ground truth."""
-    from scenarios.truth import task_scorers
+    from scenarios.truth.scorers import task_scorers
 
     scorers, _notes = task_scorers(scenario, dataset)
     out: dict[str, dict[str, Optional[float]]] = {}

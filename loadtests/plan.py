@@ -10,7 +10,7 @@ from loadtests.context import RunContext
 from loadtests.recall_tracker import RecallTracker, Scorer
 from loadtests.recorder import Recorder
 from loadtests.tasks import build_plans
-from scenarios.truth import task_scorers
+from scenarios.truth.scorers import task_scorers
 from scenarios.datasets.base import Dataset
 from scenarios.model import Scenario
 from scenarios.targets import Connection

@@ -1,6 +1,6 @@
 """Per-request recall@k, tie-fair, and its constant-memory aggregation per task.
 
-Scoring is the foundation's (``scenarios.recall``), as ann-benchmarks does it: a returned id is a hit when its
+Scoring is the foundation's (``scenarios.truth.recall``), as ann-benchmarks does it: a returned id is a hit when its
 true score is at least as good as the true k-th best score (within a tolerance), so a correct neighbour that ties
 at the k-th place is never a miss.
 
@@ -19,7 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from scenarios.truth import Scorer  # noqa: F401 - re-exported for the users of this module
+from scenarios.truth.scorers import Scorer  # noqa: F401 - re-exported for the users of this module
 
 #: Recall values are rounded to this many decimals before counting (k <= 16384 keeps them distinct).
 _DECIMALS = 9

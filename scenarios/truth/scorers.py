@@ -1,7 +1,7 @@
 """Recall scorers for each search task of a scenario, from exact ground truth: used by load runs and by the flow.
 
-Dense, sparse and filtered searches: ``scenarios.groundtruth.exact_topk`` (filtered with the mask
-``scenarios.filters.evaluate`` gives) scored by ``scenarios.recall.RecallScorer``. Hybrid searches: each route's
+Dense, sparse and filtered searches: ``scenarios.truth.exact.exact_topk`` (filtered with the mask
+``scenarios.filters.evaluate`` gives) scored by ``scenarios.truth.recall.RecallScorer``. Hybrid searches: each route's
 exact top-route_limit fused as Milvus' ranker fuses them, scored by ``HybridRecallScorer``. Ground truth is cached
 on disk keyed by the dataset fingerprint, so workers on the same host reuse the master's computation.
 
@@ -23,7 +23,7 @@ from scenarios.model import Metric, RankerSpec, Scenario, TaskKind, TaskSpec
 
 
 class Scorer(Protocol):
-    """What scores one query's answer: ``scenarios.recall.RecallScorer`` / ``HybridRecallScorer``."""
+    """What scores one query's answer: ``scenarios.truth.recall.RecallScorer`` / ``HybridRecallScorer``."""
 
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Tie-fair recall@k of ``returned_ids`` for query ``query_index``."""
@@ -103,7 +103,7 @@ def _mask(dataset: Dataset, task: TaskSpec) -> Optional[np.ndarray]:
 
 def _truth(cache: Path, fp: str, dataset: Dataset, field: str, k: int, metric: Metric, filt: Optional[str],
            mask: Optional[np.ndarray]) -> Any:
-    from scenarios.groundtruth import cached_ground_truth, exact_topk
+    from scenarios.truth.exact import cached_ground_truth, exact_topk
 
     key = {"v": 1, "dataset": fp, "field": field, "k": k, "metric": metric.value, "filter": filt or ""}
     return cached_ground_truth(cache, key, lambda: exact_topk(dataset.vectors[field], dataset.queries[field], k,
@@ -111,7 +111,7 @@ def _truth(cache: Path, fp: str, dataset: Dataset, field: str, k: int, metric: M
 
 
 def _scorer(scenario: Scenario, dataset: Dataset, task: TaskSpec, cache: Path, fp: str) -> Scorer:
-    from scenarios.recall import HybridRecallScorer, RecallScorer
+    from scenarios.truth.recall import HybridRecallScorer, RecallScorer
 
     k = task.top_k or scenario.workload.top_k
     mask = _mask(dataset, task)
