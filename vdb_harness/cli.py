@@ -1,4 +1,4 @@
-"""The ``vdb-harness`` command line: one subcommand per job (the contract is ``../shared/CLI.md``).
+"""The ``vdb-harness`` command line: one subcommand per job (the contract users rely on is ``docs/cli.md``).
 
 Subcommands live with the step of the flow they belong to and are imported only when used, so ``--help`` is
 fast. Every failure the harness understands becomes one clear message and exit code 2 (bad input or
