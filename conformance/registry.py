@@ -3,6 +3,7 @@
 A spec says what state a call needs, how to draw its arguments (a Hypothesis strategy), how to compare the two
 results, what to look at afterwards (side effects) and on which servers the method is not supported.
 :func:`spec` only attaches a spec to the registry; mistakes in a spec fail at import time with a clear error.
+The specs themselves live in :mod:`conformance.specs`, whose ``load_all`` imports them all and returns the registry.
 """
 
 from __future__ import annotations
@@ -104,20 +105,3 @@ def spec(name: str, category: str, *, args: Optional[ArgsFn] = None, **options: 
 def fixed(**kwargs: Any) -> ArgsFn:
     """An argument strategy that always draws exactly ``kwargs``."""
     return lambda: st.just(dict(kwargs))
-
-
-def load_all() -> dict[str, MethodSpec]:
-    """Import every spec module and return the registry."""
-    import dataclasses
-
-    import conformance.specs  # noqa: F401 - importing registers the specs
-    from conformance.specs.support import UNSUPPORTED
-
-    for server, methods in UNSUPPORTED.items():
-        for method, reason in methods.items():
-            if method not in REGISTRY:
-                raise ValueError(f"conformance/specs/support.py names {method!r}, which has no spec")
-            current = REGISTRY[method]
-            if server not in current.unsupported:
-                REGISTRY[method] = dataclasses.replace(current, unsupported={**current.unsupported, server: reason})
-    return REGISTRY

@@ -14,7 +14,8 @@ from typing import Any, Optional
 
 from conformance.example import Divergence, probe_calls
 from conformance.pysource import Emitter, Import, import_lines
-from conformance.registry import MethodSpec, load_all
+from conformance.registry import MethodSpec
+from conformance.specs import load_all
 from conformance.setup_source import CLEANUP, setup_function
 from vdb_harness.kernel.results import atomic_write_text
 

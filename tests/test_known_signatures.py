@@ -12,7 +12,7 @@ import pytest
 
 from conformance import check, known
 from conformance.example import Divergence
-from conformance.registry import load_all
+from conformance.specs import load_all
 from vdb_harness.kernel.errors import BadInputError
 
 
