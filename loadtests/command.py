@@ -28,8 +28,7 @@ from vdb_harness.kernel import step_summary  # noqa: E402
 from vdb_harness.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
 from vdb_harness.kernel.console import make_console  # noqa: E402
-from vdb_harness.kernel.errors import BadInputError  # noqa: E402
-from scenarios.model import LoadSpec, Scenario, parse_duration  # noqa: E402
+from scenarios.model import LoadSpec, Scenario, parse_duration, with_flags  # noqa: E402
 
 #: Requests a phase may issue when neither the scenario nor --max-requests bounds it.
 DEFAULT_MAX_REQUESTS = 2_000_000
@@ -59,15 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _profile(args: argparse.Namespace, load: LoadSpec) -> LoadSpec:
-    updates = {k: v for k, v in {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time,
-                                 "shape": args.shape, "processes": args.processes, "client": args.client,
-                                 "max_requests": args.max_requests, "serial_phase": args.serial_time}.items()
-               if v is not None}
-    try:
-        return LoadSpec.model_validate({**load.model_dump(), **updates})
-    except Exception as exc:  # pydantic.ValidationError -> a flag error
-        first = getattr(exc, "errors", lambda: [{"msg": str(exc), "loc": ()}])()[0]
-        raise BadInputError(f"--{'-'.join(map(str, first['loc'])).replace('_', '-')}: {first['msg']}") from None
+    values = {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time, "shape": args.shape,
+              "processes": args.processes, "client": args.client, "max_requests": args.max_requests,
+              "serial_phase": args.serial_time}
+    return with_flags(load, values, {"serial_phase": "--serial-time"}, whole="load flags")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -285,7 +285,7 @@ def test_a_dead_locust_worker_is_reported_and_its_missing_data_named(tmp_path: P
     code = run.finish(90)
     assert code == 2, run.output()
     out = run.output()
-    assert f"Locust worker" in out and f"(pid {workers[0]}) exited" in out
+    assert "Locust worker" in out and f"(pid {workers[0]}) exited" in out
     line = one_error_line(run.stderr.read_text())
     assert line and "worker" in line
     result = run.result()
