@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,7 @@ from typing import Callable, Optional
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
-from tests.processes import alive, gone_within, port_free
+from tests.processes import alive, free_port, gone_within, port_free
 
 pytestmark = pytest.mark.server
 
@@ -206,9 +205,7 @@ def test_server_that_comes_back_within_the_grace_lets_the_run_go_on_and_marks_th
     and restarted; the run goes on to the end of its shape, records the outage with its end, and exits 1 (the
     outage breaks the run's SLO). Requests in the outage fail with connection codes, then (until the collection
     is loaded again) with milvus:101, which does not end the outage: only a success does."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = EmbeddedMilvus(data_dir=tmp_path / "data", port=port)
     server.start()
     try:

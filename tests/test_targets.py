@@ -8,12 +8,9 @@ import pytest
 from vdb_harness.kernel.errors import BadInputError, InfrastructureError
 from scenarios.model import TargetSpec
 from scenarios.targets import Connection, apply_overrides, open_target, read_token, redact_uri
+from tests.processes import free_port
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_flags_override_the_scenario() -> None:
@@ -53,7 +50,7 @@ def test_token_comes_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.timeout(30)  # the CLI contract: one clear message, not minutes of client retries
 def test_unreachable_uri_fails_fast_with_one_message() -> None:
-    port = _closed_port()
+    port = free_port()
     with pytest.raises(InfrastructureError, match=rf"127\.0\.0\.1:{port}: nothing answers"):
         with open_target(TargetSpec(target=f"http://127.0.0.1:{port}", timeout=5)):
             pass
