@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenarios.groundtruth import default_chunk_rows, exact_topk  # noqa: E402
+from scenarios.truth.exact import default_chunk_rows, exact_topk  # noqa: E402
 from scenarios.model import Metric  # noqa: E402
-from scenarios.recall import RecallScorer  # noqa: E402
+from scenarios.truth.recall import RecallScorer  # noqa: E402
 
 
 def best_of(repeat: int, fn: Callable[[], object]) -> float:

@@ -4,7 +4,7 @@
 
 The train split is generated chunk by chunk into a temporary ``.npy`` file and memory-mapped (``--in-memory``
 loads it instead), so the harness' own memory is what ``exact_topk`` allocates (its score block is bounded by
-``scenarios.groundtruth.WORKING_BYTES``), not the dataset size. A sampler thread reads ``/proc/self/status``
+``scenarios.truth.exact.WORKING_BYTES``), not the dataset size. A sampler thread reads ``/proc/self/status``
 every 50 ms and reports:
 
 - peak anonymous RSS (``RssAnon``): memory the process owns; this is what the budget bounds;
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scenarios.groundtruth import WORKING_BYTES, exact_topk  # noqa: E402
+from scenarios.truth.exact import WORKING_BYTES, exact_topk  # noqa: E402
 from scenarios.model import Metric  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The cost of scoring recall live while the collection is written (scenarios.live_truth) against static scoring,
+"""The cost of scoring recall live while the collection is written (scenarios.truth.live) against static scoring,
 side by side on the same searches, offline (no server: the answers are the exact ones).
 
     python benchmarks/bench_live_recall.py [--rows 20000 --dim 64 --queries 200 --k 10 --searches 10000]
@@ -27,10 +27,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests.recall_tracker import RecallTracker  # noqa: E402
-from scenarios.groundtruth import exact_topk  # noqa: E402
-from scenarios.live_truth import LiveTaskTruth, LiveTruth  # noqa: E402
+from scenarios.truth.exact import exact_topk  # noqa: E402
+from scenarios.truth.live import LiveTaskTruth, LiveTruth  # noqa: E402
 from scenarios.model import Metric  # noqa: E402
-from scenarios.recall import RecallScorer  # noqa: E402
+from scenarios.truth.recall import RecallScorer  # noqa: E402
 
 
 def build(rows: int, dim: int, nq: int, k: int) -> tuple[np.ndarray, np.ndarray, RecallScorer]:

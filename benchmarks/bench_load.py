@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scenarios.cli_common import add_target_flags, target_from_args
+from vdb_harness.cli_common import add_target_flags, target_from_args
 
 #: A light collection (a few ms per search), so client-side overhead is visible next to the server's work.
 SCENARIO_TOML = """
@@ -277,7 +277,7 @@ def main() -> None:
     with open_target(target_from_args(args)) as server:
         engine = (f"{server.embedded.engine} {server.embedded.backend_version}" if server.embedded
                   else f"the server at {server.uri}")
-        prep = subprocess.run([sys.executable, "-m", "reports.cli", "load", SCENARIO, "--target", server.uri,
+        prep = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", SCENARIO, "--target", server.uri,
                                "--prepare-only", "--out", str(Path("/tmp") / "bench_load_prep")],
                               capture_output=True, text=True, timeout=600)
         if prep.returncode != 0:

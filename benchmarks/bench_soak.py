@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     from loadtests.shapes import StagesShape
     from scenarios.loader import load_scenario
     from scenarios.model import TargetSpec
-    from scenarios.progress import quiet_client_logs
+    from vdb_harness.kernel.progress import quiet_client_logs
     from scenarios.targets import open_target
 
     quiet_client_logs()

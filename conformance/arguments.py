@@ -8,7 +8,7 @@ the sync order, keywords by the sync names). The same call goes unchanged to bot
 other rejecting it is a divergence.
 
 :func:`asymmetry_call` writes, for each signature asymmetry :func:`conformance.discovery.asymmetries` lists, one
-explicit call that exercises it (``registry.load_all`` adds them to the specs' explicit examples).
+explicit call that exercises it (``conformance.specs.load_all`` adds them to the specs' explicit examples).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from conformance.runner import Runner
 from conformance.servers import lacking_need
 from conformance.verdicts import STATUSES
 from conformance.world import build, cleanup, new_namespaces
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 
 __all__ = ["STATUSES", "Verdict", "Tally", "check_method"]
 

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 
 from conformance import known, verdicts
-from scenarios.cli_common import EXIT_BAD_INPUT, add_out_flag, add_target_flags, out_dir_from_args, target_from_args
-from scenarios.errors import BadInputError, InfrastructureError
-from scenarios.results import read_result, write_result
+from vdb_harness.cli_common import EXIT_BAD_INPUT, add_out_flag, add_target_flags, out_dir_from_args, target_from_args
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError
+from vdb_harness.kernel.results import read_result, write_result
 
 SUITE_DIR = Path(__file__).resolve().parent
 

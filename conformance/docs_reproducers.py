@@ -23,7 +23,7 @@ from typing import Optional
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 #: Exit code of a reproducer script while the clients still diverge (see :mod:`conformance.reproducer`).
 DIVERGES = 1

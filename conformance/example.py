@@ -11,7 +11,7 @@ from conformance.compare import Outcome, difference
 from conformance.registry import MethodSpec, Need
 from conformance.runner import Runner
 from conformance.world import Namespace, Ref, build, cleanup, new_namespaces
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 
 ProbeCall = tuple[str, dict[str, Any]]
 C = Ref("coll")

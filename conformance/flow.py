@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from conformance.compare import RANKED_SCORES, first_difference
 from conformance.flow_calls import FlowCall, already_exists, setup_calls, task_calls
 from scenarios.datasets.base import Dataset
-from scenarios.errors import client_error_text, is_server_rejection, status_code
+from vdb_harness.kernel.errors import client_error_text, is_server_rejection, status_code
 from scenarios.model import Scenario
 from scenarios.targets import Connection
 

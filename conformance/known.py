@@ -40,7 +40,7 @@ from typing import Any, Iterable, Optional
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -1,12 +1,13 @@
 """Renderers (object -> Python source) and canonical forms for the argument objects conformance calls use:
 collection/field/struct schemas, index params, functions, search requests, rankers, pymilvus enums, numpy
-arrays and scalars, scipy sparse matrices. Importing this module registers them in :mod:`conformance.pysource`.
+arrays and scalars, scipy sparse matrices: the tables :data:`RENDERERS` and :data:`CANONS` that
+:class:`conformance.pysource.Emitter` dispatches on.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pymilvus
@@ -14,18 +15,18 @@ import scipy.sparse
 from pymilvus import AnnSearchRequest, CollectionSchema, FieldSchema, Function, RRFRanker, WeightedRanker
 from pymilvus.milvus_client.index import IndexParam, IndexParams
 
-from conformance.pysource import CANONS, RENDERERS, Emitter, Unrenderable, call
+from conformance.pyexpr import Unrenderable, Writer, call
 
 #: Types only some installed versions have (pymilvus 2.5 has no struct fields, older scipy no sparse arrays).
 StructFieldSchema = getattr(pymilvus, "StructFieldSchema", None)
 SPARSE_TYPES = tuple(t for t in (scipy.sparse.spmatrix, getattr(scipy.sparse, "sparray", None)) if t is not None)
 
 
-def _kwargs(em: Emitter, values: dict[str, Any], indent: str) -> dict[str, str]:
+def _kwargs(em: Writer, values: dict[str, Any], indent: str) -> dict[str, str]:
     return {k: em.expr(v, indent) for k, v in values.items()}
 
 
-def _enum(em: Emitter, value: enum.Enum, indent: str) -> str:
+def _enum(em: Writer, value: enum.Enum, indent: str) -> str:
     name = type(value).__name__
     if getattr(pymilvus, name, None) is not type(value):
         raise Unrenderable(f"{type(value).__module__}.{name} is not importable from pymilvus")
@@ -38,13 +39,13 @@ def _field_kwargs(field: Any) -> dict[str, Any]:
     return {**({"description": field.description} if field.description else {}), **field._kwargs}
 
 
-def _add_fields(em: Emitter, owner: str, fields: list[Any], indent: str) -> None:
+def _add_fields(em: Writer, owner: str, fields: list[Any], indent: str) -> None:
     for field in fields:
         args = [em.expr(field.name, indent), em.expr(field.dtype, indent)]
         em.emit(call(f"{owner}.add_field", args, _kwargs(em, _field_kwargs(field), indent)))
 
 
-def _schema(em: Emitter, schema: CollectionSchema, indent: str) -> str:
+def _schema(em: Writer, schema: CollectionSchema, indent: str) -> str:
     if getattr(schema, "_struct_fields", None):
         raise Unrenderable("a collection schema with struct fields (its rendering is not implemented)")
     options = {k: v for k, v in schema._kwargs.items() if not (k == "check_fields" and v is False)}
@@ -59,7 +60,7 @@ def _schema(em: Emitter, schema: CollectionSchema, indent: str) -> str:
     return name
 
 
-def _struct(em: Emitter, struct: Any, indent: str) -> str:
+def _struct(em: Writer, struct: Any, indent: str) -> str:
     options = {**({"nullable": True} if struct.nullable else {}),
                **({"description": struct.description} if struct.description else {})}
     name = em.variable("struct_schema")
@@ -69,7 +70,7 @@ def _struct(em: Emitter, struct: Any, indent: str) -> str:
     return name
 
 
-def _field(em: Emitter, field: FieldSchema, indent: str) -> str:
+def _field(em: Writer, field: FieldSchema, indent: str) -> str:
     em.need("pymilvus", "FieldSchema")
     args = [em.expr(field.name, indent), em.expr(field.dtype, indent)]
     return call("FieldSchema", args, _kwargs(em, _field_kwargs(field), indent))
@@ -99,7 +100,7 @@ def _index_kwargs(index: IndexParam) -> dict[str, Any]:
     return {**kwargs, "params": odd} if odd else kwargs
 
 
-def _index_params(em: Emitter, params: IndexParams, indent: str) -> str:
+def _index_params(em: Writer, params: IndexParams, indent: str) -> str:
     name = em.variable("index_params")
     em.need("pymilvus", "MilvusClient")
     em.emit(f"{name} = MilvusClient.prepare_index_params()")
@@ -109,14 +110,14 @@ def _index_params(em: Emitter, params: IndexParams, indent: str) -> str:
     return name
 
 
-def _index_param(em: Emitter, index: IndexParam, indent: str) -> str:
+def _index_param(em: Writer, index: IndexParam, indent: str) -> str:
     em.need("pymilvus.milvus_client.index", "IndexParam")
     kwargs = _index_kwargs(index)
     args = [index.field_name, kwargs.pop("index_type", ""), kwargs.pop("index_name", "")]
     return call("IndexParam", [em.expr(a, indent) for a in args], _kwargs(em, kwargs, indent))
 
 
-def _function(em: Emitter, fn: Function, indent: str) -> str:
+def _function(em: Writer, fn: Function, indent: str) -> str:
     em.need("pymilvus", "Function")
     kwargs: dict[str, Any] = {"name": fn.name, "function_type": fn.type, "input_field_names": fn.input_field_names,
                               "output_field_names": fn.output_field_names}
@@ -127,7 +128,7 @@ def _function(em: Emitter, fn: Function, indent: str) -> str:
     return call("Function", kwargs=_kwargs(em, kwargs, indent))
 
 
-def _request(em: Emitter, req: AnnSearchRequest, indent: str) -> str:
+def _request(em: Writer, req: AnnSearchRequest, indent: str) -> str:
     em.need("pymilvus", "AnnSearchRequest")
     kwargs = {"data": req.data, "anns_field": req.anns_field, "param": req.param, "limit": req.limit}
     kwargs.update({k: v for k, v in (("expr", req.expr), ("expr_params", getattr(req, "expr_params", None)))
@@ -135,12 +136,12 @@ def _request(em: Emitter, req: AnnSearchRequest, indent: str) -> str:
     return call("AnnSearchRequest", kwargs=_kwargs(em, kwargs, indent))
 
 
-def _rrf(em: Emitter, ranker: RRFRanker, indent: str) -> str:
+def _rrf(em: Writer, ranker: RRFRanker, indent: str) -> str:
     em.need("pymilvus", "RRFRanker")
     return f"RRFRanker({em.expr(ranker._k, indent)})"
 
 
-def _weighted(em: Emitter, ranker: WeightedRanker, indent: str) -> str:
+def _weighted(em: Writer, ranker: WeightedRanker, indent: str) -> str:
     em.need("pymilvus", "WeightedRanker")
     extra = {} if ranker._norm_score is True else {"norm_score": em.expr(ranker._norm_score, indent)}
     return call("WeightedRanker", [em.expr(w, indent) for w in ranker._weights], extra)
@@ -153,17 +154,17 @@ def _numpy_name(dtype: Any) -> str:
     return name
 
 
-def _ndarray(em: Emitter, array: np.ndarray, indent: str) -> str:
+def _ndarray(em: Writer, array: np.ndarray, indent: str) -> str:
     em.need("numpy", alias="np")
     return f"np.array({em.expr(array.tolist(), indent)}, dtype=np.{_numpy_name(array.dtype)})"
 
 
-def _np_scalar(em: Emitter, value: np.generic, indent: str) -> str:
+def _np_scalar(em: Writer, value: np.generic, indent: str) -> str:
     em.need("numpy", alias="np")
     return f"np.{_numpy_name(value.dtype)}({em.expr(value.item(), indent)})"
 
 
-def _sparse(em: Emitter, matrix: Any, indent: str) -> str:
+def _sparse(em: Writer, matrix: Any, indent: str) -> str:
     name = type(matrix).__name__
     if getattr(scipy.sparse, name, None) is not type(matrix) or matrix.format not in ("csr", "csc", "coo"):
         raise Unrenderable(f"scipy sparse {name} (only csr, csc and coo matrices/arrays are written)")
@@ -182,12 +183,14 @@ def _sparse_canon(matrix: Any) -> Any:
     return {"dtype": coo.data.dtype.str, "shape": tuple(int(n) for n in matrix.shape), "entries": triples}
 
 
-RENDERERS.update({
+#: type -> renderer(writer, value, indent) -> expression (the most specific class in a value's MRO wins).
+RENDERERS: dict[type, Callable[[Writer, Any, str], str]] = {
     enum.Enum: _enum, CollectionSchema: _schema, FieldSchema: _field, IndexParams: _index_params,
     IndexParam: _index_param, Function: _function, AnnSearchRequest: _request, RRFRanker: _rrf,
     WeightedRanker: _weighted, np.ndarray: _ndarray, np.generic: _np_scalar, **{t: _sparse for t in SPARSE_TYPES},
-})
-CANONS.update({
+}
+#: type -> the canonical plain form a rendering is checked by.
+CANONS: dict[type, Callable[[Any], Any]] = {
     CollectionSchema: lambda s: s.to_dict(), FieldSchema: lambda f: f.to_dict(),
     IndexParams: lambda ps: [_index_dict(p) for p in _indexes(ps)], IndexParam: _index_dict,
     Function: lambda f: f.to_dict(),
@@ -196,7 +199,7 @@ CANONS.update({
     RRFRanker: lambda r: r.dict(), WeightedRanker: lambda r: r.dict(),
     np.ndarray: lambda a: {"dtype": a.dtype.str, "shape": a.shape, "values": a.tolist()},
     np.generic: lambda v: {"dtype": v.dtype.str, "value": v.item()}, **{t: _sparse_canon for t in SPARSE_TYPES},
-})
+}
 if StructFieldSchema is not None:
     RENDERERS[StructFieldSchema] = _struct
     CANONS[StructFieldSchema] = lambda s: s.to_dict()

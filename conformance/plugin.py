@@ -103,7 +103,7 @@ def matrix(milvus, server_family: str, conformance_out: Path) -> Iterator[Matrix
     from conformance.discovery import discover
     from conformance.report import section, write_all
     from conformance.servers import trait_findings
-    from scenarios import step_summary
+    from vdb_harness.kernel import step_summary
 
     import shutil
 

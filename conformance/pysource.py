@@ -9,11 +9,12 @@ matrices) is checked at once: its source is executed and the result must equal t
 
 from __future__ import annotations
 
-import keyword
 import math
 import textwrap
 from typing import Any, Callable, Iterable, Optional
 
+from conformance.objsource import CANONS, RENDERERS
+from conformance.pyexpr import Unrenderable, call, is_identifier  # noqa: F401 - call, is_identifier: re-exported
 from conformance.world import Lazy, Named, Namespace, Ref
 
 #: An import a rendering needs: (module, name or None, alias or None), e.g. ("pymilvus", "DataType", None) is
@@ -25,10 +26,6 @@ PLACEHOLDER = "\x00prefix\x00"
 #: Lines longer than this are broken (one item per line) where a break keeps them readable.
 WIDTH = 110
 STEP = "    "
-
-
-class Unrenderable(TypeError):
-    """A value whose faithful Python source this module cannot write."""
 
 
 class Source:
@@ -44,27 +41,6 @@ class Source:
 def placeholder_name(ref: str) -> str:
     """The name of setup object ``ref`` in the placeholder namespace (``p`` of the checking sandbox)."""
     return PLACEHOLDER + ref
-
-
-def is_identifier(key: Any) -> bool:
-    """Whether ``key`` can be written as a keyword argument."""
-    return isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
-
-
-def call(func: str, args: Iterable[str] = (), kwargs: Optional[dict[str, str]] = None) -> str:
-    """``func(arg, ..., key=value, ...)`` from rendered arguments (keys that are not identifiers go in ``**{}``)."""
-    parts = list(args)
-    odd = {k: v for k, v in (kwargs or {}).items() if not is_identifier(k)}
-    parts += [f"{k}={v}" for k, v in (kwargs or {}).items() if is_identifier(k)]
-    if odd:
-        parts.append("**{" + ", ".join(f"{k!r}: {v}" for k, v in odd.items()) + "}")
-    return f"{func}({', '.join(parts)})"
-
-
-#: type -> renderer(emitter, value, indent) -> expression; filled by the modules that know the types.
-RENDERERS: dict[type, Callable[["Emitter", Any, str], str]] = {}
-#: type -> canonical plain form used to check a rendering.
-CANONS: dict[type, Callable[[Any], Any]] = {}
 
 
 def _plain_scalar(value: Any) -> Optional[str]:
@@ -207,5 +183,3 @@ def check(value: Any, statements: list[str], text: str, imports: Iterable[Import
         raise Unrenderable(f"the source written for a {type(value).__qualname__} builds something else:\n{code}\n"
                            f"original: {canon(value)!r:.1000}\nrebuilt:  {canon(space['__value__'])!r:.1000}")
 
-
-from conformance import objsource  # noqa: E402,F401 - registers the renderers of pymilvus/numpy/scipy objects

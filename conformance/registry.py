@@ -3,6 +3,7 @@
 A spec says what state a call needs, how to draw its arguments (a Hypothesis strategy), how to compare the two
 results, what to look at afterwards (side effects) and on which servers the method is not supported.
 :func:`spec` only attaches a spec to the registry; mistakes in a spec fail at import time with a clear error.
+The specs themselves live in :mod:`conformance.specs`, whose ``load_all`` imports them all and returns the registry.
 """
 
 from __future__ import annotations
@@ -105,62 +106,3 @@ def spec(name: str, category: str, *, args: Optional[ArgsFn] = None, **options: 
 def fixed(**kwargs: Any) -> ArgsFn:
     """An argument strategy that always draws exactly ``kwargs``."""
     return lambda: st.just(dict(kwargs))
-
-
-def load_all() -> dict[str, MethodSpec]:
-    """Import every spec module and return the registry."""
-    import dataclasses
-
-    import conformance.specs  # noqa: F401 - importing registers the specs
-    from conformance.specs.support import UNSUPPORTED
-
-    for server, methods in UNSUPPORTED.items():
-        for method, reason in methods.items():
-            if method not in REGISTRY:
-                raise ValueError(f"conformance/specs/support.py names {method!r}, which has no spec")
-            current = REGISTRY[method]
-            if server not in current.unsupported:
-                REGISTRY[method] = dataclasses.replace(current, unsupported={**current.unsupported, server: reason})
-    _add_asymmetry_calls()
-    return REGISTRY
-
-
-_ASYMMETRY_CALLS: dict[str, tuple[dict[str, Any], ...]] = {}
-
-
-def base_example(spec_: MethodSpec) -> dict[str, Any]:
-    """A valid example of ``spec_`` to build other calls from: its first explicit one, else the simplest its
-    strategy draws."""
-    if spec_.explicit:
-        return dict(spec_.explicit[0])
-    from hypothesis import HealthCheck, Phase, find, settings
-
-    return find(spec_.args(), lambda _: True, settings=settings(database=None, max_examples=1, derandomize=True,
-                                                                phases=[Phase.generate],
-                                                                suppress_health_check=list(HealthCheck)))
-
-
-def asymmetry_calls(method: str) -> tuple[dict[str, Any], ...]:
-    """The explicit calls added to ``method``'s spec so that every signature asymmetry of it is exercised."""
-    return _ASYMMETRY_CALLS.get(method, ())
-
-
-def _add_asymmetry_calls() -> None:
-    """Give every spec one explicit call per signature asymmetry of its method (conformance.discovery), once."""
-    import dataclasses
-
-    from conformance import arguments, discovery
-
-    if _ASYMMETRY_CALLS:
-        return
-    for asym in discovery.asymmetries():
-        current = REGISTRY.get(asym.method)
-        if current is None:
-            continue
-        call = arguments.asymmetry_call(asym, base_example(current))
-        calls = _ASYMMETRY_CALLS.setdefault(asym.method, ())
-        if call not in calls and call not in current.explicit:
-            _ASYMMETRY_CALLS[asym.method] = calls + (call,)
-    for method, calls in _ASYMMETRY_CALLS.items():
-        current = REGISTRY[method]
-        REGISTRY[method] = dataclasses.replace(current, explicit=current.explicit + calls)

@@ -11,7 +11,7 @@ from conformance import verdicts
 from conformance.check import Verdict
 from conformance.discovery import Surface
 from conformance.verdicts import STATUSES
-from scenarios.results import atomic_write_text, new_result, write_result
+from vdb_harness.kernel.results import atomic_write_text, new_result, write_result
 
 
 def section(results: Iterable[Verdict], surface: Surface, *, strict: bool = False,

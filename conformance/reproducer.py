@@ -20,10 +20,11 @@ from typing import Any, Optional
 from conformance import compare, normalize, typed
 from conformance.example import CLIENT_PROBES, Divergence, probe_calls
 from conformance.pysource import Emitter, Import, import_lines
-from conformance.registry import Compare, MethodSpec, load_all
+from conformance.registry import Compare, MethodSpec
+from conformance.specs import load_all
 from conformance.setup_source import CLEANUP, setup_function
 from conformance.world import PREFIX_RE
-from scenarios.results import atomic_write_text
+from vdb_harness.kernel.results import atomic_write_text
 
 STDLIB = ("asyncio", "inspect", "itertools", "logging", "sys", "uuid")
 POSITIONAL = "__positional__"

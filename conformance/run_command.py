@@ -22,13 +22,14 @@ from rich.table import Table
 
 from conformance import known, verdicts
 from conformance.flow import StepComparison, StepOutcome, compare_runs, run_async, run_sync
-from scenarios import engines, step_summary
-from scenarios.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
+from scenarios import engines
+from vdb_harness.kernel import step_summary
+from vdb_harness.cli_common import (add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
-from scenarios.console import make_console
+from vdb_harness.kernel.console import make_console
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
-from scenarios.progress import progress_bar, quiet_client_logs
-from scenarios.results import new_result, recorded
+from vdb_harness.kernel.progress import progress_bar, quiet_client_logs
+from vdb_harness.kernel.results import new_result, recorded
 from scenarios.targets import open_target
 
 
@@ -126,7 +127,7 @@ def run_flow_both(console: Console, conn: Any, scenario: Any, dataset: Any
 def _flow_recalls(scenario: Any, dataset: Any, sync: list[StepOutcome],
                   asyn: list[StepOutcome]) -> dict[str, dict[str, Optional[float]]]:
     """Mean tie-fair recall of each search step's answer, per client, against exact ground truth."""
-    from scenarios.truth import task_scorers, writes_in_mix
+    from scenarios.truth.scorers import task_scorers, writes_in_mix
 
     if writes_in_mix(scenario):  # the flow's writes change the answer; the live truth belongs to load runs
         return {}

@@ -11,7 +11,7 @@ import threading
 from typing import Any, Awaitable, Callable, Optional
 
 from conformance.servers import adopt, server_family
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 from scenarios.targets import Connection
 
 #: Error texts that mean "the server is gone", not "the server said no".

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from hypothesis import strategies as st
 from pymilvus import DataType
 
@@ -93,43 +92,3 @@ def lazy_schema(plan: Plan, index: bool = False) -> Lazy:
     if index:
         return Lazy(lambda: build_index(plan), f"build_index({plan!r})")
     return Lazy(lambda: build_schema(plan), f"build_schema({plan!r})")
-
-
-def _value(type_name: str, params: dict[str, Any], rng: np.random.Generator) -> Any:
-    dim = params.get("dim", 4)
-    if type_name == "FLOAT_VECTOR":
-        return rng.random(dim).astype(np.float32).tolist()
-    if type_name in ("FLOAT16_VECTOR", "BFLOAT16_VECTOR"):
-        return rng.random(dim).astype(np.float16 if type_name == "FLOAT16_VECTOR" else np.float32).tolist()
-    if type_name == "INT8_VECTOR":
-        return rng.integers(-128, 127, dim).astype(np.int8)
-    if type_name == "BINARY_VECTOR":
-        return bytes(rng.integers(0, 255, dim // 8).astype(np.uint8).tolist())
-    if type_name == "SPARSE_FLOAT_VECTOR":
-        return {int(k): float(rng.random()) + 0.1 for k in rng.choice(50, 3, replace=False)}
-    if params.get("nullable") and rng.random() < 0.2:
-        return None
-    return {"BOOL": lambda: bool(rng.random() < 0.5), "INT8": lambda: int(rng.integers(-100, 100)),
-            "INT16": lambda: int(rng.integers(-1000, 1000)), "INT32": lambda: int(rng.integers(-9, 9)),
-            "INT64": lambda: int(rng.integers(-9, 9)), "FLOAT": lambda: float(np.float32(rng.random())),
-            "DOUBLE": lambda: float(rng.random()), "VARCHAR": lambda: f"w{int(rng.integers(0, 5))}",
-            "JSON": lambda: {"k": int(rng.integers(0, 3))}, "ARRAY": lambda: [int(x) for x in rng.integers(0, 5, 2)],
-            }[type_name]()
-
-
-def rows_for(plan: Plan, start: int, count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``count`` deterministic rows valid for ``plan``, primary keys from ``start``."""
-    rng = np.random.default_rng(seed)
-    fields, dynamic = plan
-    rows = []
-    for i in range(start, start + count):
-        row: dict[str, Any] = {}
-        for name, type_name, params in fields:
-            if name == "pk":
-                row[name] = i if type_name == "INT64" else f"k{i}"
-            else:
-                row[name] = _value(type_name, dict(params), rng)
-        if dynamic:
-            row["dyn"] = i % 3
-        rows.append(row)
-    return rows

@@ -29,8 +29,8 @@ from typing import Any, Callable, Iterable, Optional, Protocol
 from packaging.version import InvalidVersion, Version
 
 from scenarios import engines, venvs
-from scenarios.errors import BadInputError
-from scenarios.results import atomic_write_text, package_version
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import atomic_write_text, package_version
 
 Progress = Callable[[str], None]
 PACKAGES = ("scenarios", "conformance", "loadtests", "reports")
@@ -260,7 +260,7 @@ class VenvRunner:
         return str(python)
 
     def run(self, python: str, version: str, engine: str, out: Path) -> RunOutcome:
-        """``python -m reports.cli conformance --profile ci --out OUT`` in an empty working directory (so that the
+        """``python -m vdb_harness.cli conformance --profile ci --out OUT`` in an empty working directory (so that the
         installed harness, not a checkout, is imported); the output goes to ``OUT/sweep.log``."""
         out = out.resolve()  # the child runs in work/: a relative --out would land there
         out.mkdir(parents=True, exist_ok=True)
@@ -277,7 +277,7 @@ class VenvRunner:
                if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("VDB_HARNESS_")}
         env["VDB_HARNESS_CACHE"] = str(venvs.cache_root().parent)
         log_path = out / "sweep.log"
-        cmd = [python, "-m", "reports.cli", "conformance", "--profile", self.profile, "--out", str(out)]
+        cmd = [python, "-m", "vdb_harness.cli", "conformance", "--profile", self.profile, "--out", str(out)]
         if self.select:
             cmd += ["-k", self.select]
         with open(log_path, "w", encoding="utf-8") as log:
@@ -491,7 +491,7 @@ def _cell(entry: dict[str, Any], method: str) -> dict[str, Any]:
 def combined_result(entries: list[dict[str, Any]], out: Path, fingerprint: str) -> dict[str, Any]:
     """The sweep's result file: kind ``conformance`` with every swept release's matrix rows (so report and gate read
     it like any conformance result) plus the ``sweep`` section (:func:`table`)."""
-    from scenarios.results import new_result
+    from vdb_harness.kernel.results import new_result
 
     rows: list[dict[str, Any]] = []
     for e in entries:

@@ -7,7 +7,8 @@ import pytest
 from packaging.version import Version
 
 from conformance.discovery import discover
-from conformance.registry import BASELINE_PYMILVUS, load_all
+from conformance.registry import BASELINE_PYMILVUS
+from conformance.specs import load_all
 
 
 def test_every_async_method_has_a_spec(matrix) -> None:  # type: ignore[no-untyped-def]

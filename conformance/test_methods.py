@@ -10,7 +10,7 @@ import pytest
 from conformance import known, verdicts
 from conformance.check import check_method
 from conformance.discovery import discover
-from conformance.registry import load_all
+from conformance.specs import load_all
 
 SPECS = load_all()
 ASYNC_METHODS = frozenset(discover().async_methods)

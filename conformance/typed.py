@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Optional
 
 from conformance.registry import MethodSpec, Need
+from conformance import world
 from conformance.world import Lazy, Namespace, Ref
 
 T = Ref("typed")
@@ -301,3 +302,6 @@ def narrowed(spec: MethodSpec, kwargs: dict[str, Any]) -> MethodSpec:
     if mentions(kwargs):
         return dataclasses.replace(spec, needs=(Need.TYPED,), probe=None)
     return dataclasses.replace(spec, needs=tuple(n for n in spec.needs if n is not Need.TYPED))
+
+
+world.BUILDERS[Need.TYPED] = build

@@ -11,7 +11,7 @@ import itertools
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from conformance.registry import Need
 
@@ -22,6 +22,12 @@ _COUNTER = itertools.count(1)
 #: Server features the standard collection and the strategies use; switched off when the server refuses them
 #: (``nullable`` on the first refusal, the others by :func:`conformance.servers.adopt`).
 FEATURES = {"nullable": True, "filter_templates": True, "sparse_vectors": True}
+
+#: Needs whose objects a module of their own builds (``builder(client, ns, timeout)``), registered by that module
+#: when it is imported (conformance.typed registers Need.TYPED): this module stays below them in the import graph.
+BUILDERS: dict[Need, Callable[[Any, "Namespace", Any], None]] = {}
+#: The needs that must have a registered builder.
+OWN_BUILDER = frozenset({Need.TYPED})
 _RUN = uuid.uuid4().hex[:4]
 PREFIX_RE = r"cf[0-9a-f]+x[0-9a-f]+[sa]_"
 
@@ -170,10 +176,12 @@ def _build(client: Any, ns: Namespace, needs: Iterable[Need], timeout: float) ->
         client.load_collection(coll, **t)
     elif Need.BARE_COLLECTION in needs:
         client.create_collection(coll, schema=standard_schema(client), consistency_level="Strong", **t)
-    if Need.TYPED in needs:
-        from conformance import typed
-
-        typed.build(client, ns, timeout)
+    for need in sorted(needs & set(BUILDERS), key=lambda n: n.name):
+        BUILDERS[need](client, ns, timeout)
+    missing = needs & OWN_BUILDER - set(BUILDERS)
+    if missing:
+        raise RuntimeError(f"no builder registered for {sorted(n.name for n in missing)} (import the module that "
+                           "defines the collection, e.g. conformance.typed)")
     if Need.ALIAS in needs:
         client.create_alias(coll, ns.name("alias"), **t)
     if Need.DATABASE in needs:

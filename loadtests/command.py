@@ -30,12 +30,12 @@ gevent_grpc.enable()  # before any gRPC channel: the target check below opens on
 from rich.console import Console  # noqa: E402
 
 from loadtests.summary_table import print_summary  # noqa: E402
-from scenarios import step_summary  # noqa: E402
-from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
+from vdb_harness.kernel import step_summary  # noqa: E402
+from vdb_harness.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags,  # noqa: E402
                                   out_dir_from_args, target_from_args)
-from scenarios.console import make_console  # noqa: E402
-from scenarios.errors import BadInputError  # noqa: E402
-from scenarios.model import LoadSpec, Scenario, parse_duration  # noqa: E402
+from vdb_harness.kernel.console import make_console  # noqa: E402
+from vdb_harness.kernel.errors import BadInputError  # noqa: E402
+from scenarios.model import LoadSpec, Scenario, parse_duration, with_flags  # noqa: E402
 
 #: Requests a phase may issue when neither the scenario nor --max-requests bounds it.
 DEFAULT_MAX_REQUESTS = 2_000_000
@@ -84,15 +84,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _profile(args: argparse.Namespace, load: LoadSpec) -> LoadSpec:
-    updates = {k: v for k, v in {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time,
-                                 "shape": args.shape, "processes": args.processes, "client": args.client,
-                                 "max_requests": args.max_requests, "serial_phase": args.serial_time}.items()
-               if v is not None}
-    try:
-        return LoadSpec.model_validate({**load.model_dump(), **updates})
-    except Exception as exc:  # pydantic.ValidationError -> a flag error
-        first = getattr(exc, "errors", lambda: [{"msg": str(exc), "loc": ()}])()[0]
-        raise BadInputError(f"--{'-'.join(map(str, first['loc'])).replace('_', '-')}: {first['msg']}") from None
+    values = {"users": args.users, "spawn_rate": args.spawn_rate, "run_time": args.run_time, "shape": args.shape,
+              "processes": args.processes, "client": args.client, "max_requests": args.max_requests,
+              "serial_phase": args.serial_time}
+    return with_flags(load, values, {"serial_phase": "--serial-time"}, whole="load flags")
 
 
 def _check_distribution_flags(args: argparse.Namespace) -> None:
@@ -169,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
     from loadtests.plan import load_plan
     from loadtests.prepare import prepare_collection
     from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
-    from scenarios.progress import progress_bar, quiet_client_logs
-    from scenarios.results import new_result, recorded
+    from vdb_harness.kernel.progress import progress_bar, quiet_client_logs
+    from vdb_harness.kernel.results import new_result, recorded
     from scenarios.schema import describe_indexes
     from scenarios.targets import open_target
 
@@ -346,7 +341,7 @@ def _run_phases(console: Console, args: argparse.Namespace, scenario: Scenario, 
             lost = run.server_lost
             raise ServerLostError(f"{lost['reason']} {lost['at'] - run.started:.1f} s into the {run.name} phase "
                                   f"(load.on_server_loss = {lost['policy']!r}); the partial result was kept")
-        from scenarios.errors import InfrastructureError
+        from vdb_harness.kernel.errors import InfrastructureError
 
         raise InfrastructureError(f"{len(run.workers_lost)} Locust worker(s) died during the {run.name} phase: "
                                   "the merged result misses their last data (see the result's notes)")

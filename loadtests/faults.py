@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 from scenarios.targets import port_answers
 
 #: Seconds between two checks of the server (a dead embedded process is seen on the next check).

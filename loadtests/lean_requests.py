@@ -8,7 +8,7 @@ import threading
 from typing import Any, Optional, Sequence
 
 from loadtests.tasks import Call, TaskPlan
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.model import Scenario, TaskKind
 
 #: Client method -> the gRPC method of ``MilvusServiceStub`` it ends in, for the task kinds the lean user sends.

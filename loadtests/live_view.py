@@ -11,7 +11,7 @@ from rich.live import Live
 from rich.table import Table
 
 from loadtests.context import RunContext
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 #: Seconds between the plain progress lines printed without a terminal (``VDB_HARNESS_PROGRESS_EVERY`` overrides).
 PROGRESS_EVERY_S = 10.0

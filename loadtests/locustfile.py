@@ -78,7 +78,7 @@ def _init(environment: Any, **_: Any) -> None:
         raise SystemExit("loadtests/locustfile.py needs --host http://HOST:PORT of the Milvus server")
     from loadtests.plan import load_plan
     from scenarios.loader import load_scenario, resolve_scenario_path
-    from scenarios.progress import quiet_client_logs
+    from vdb_harness.kernel.progress import quiet_client_logs
     from scenarios.targets import Connection, read_token
 
     quiet_client_logs()
@@ -92,7 +92,7 @@ def _init(environment: Any, **_: Any) -> None:
                        max_requests=options.vdb_max_requests)
     if options.vdb_client == "lean":
         from loadtests.lean_requests import check_plans
-        from scenarios.errors import BadInputError
+        from vdb_harness.kernel.errors import BadInputError
 
         try:
             check_plans(ctx.plans)
@@ -189,7 +189,7 @@ def _write_at_exit(environment: Any, ctx: Any) -> None:
 def _write_summary(path: Any, ctx: Any) -> None:
     import json as _json
 
-    from scenarios.results import atomic_write_text
+    from vdb_harness.kernel.results import atomic_write_text
 
     summary = {label: {"requests": rec.requests, "failures": rec.failures, "errors_by_code": rec.errors,
                        "hdr_count": rec.histogram.get_total_count(), "latency_ms": rec.latency_ms(),

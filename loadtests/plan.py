@@ -10,7 +10,7 @@ from loadtests.context import RunContext
 from loadtests.recall_tracker import RecallTracker, Scorer
 from loadtests.recorder import Recorder
 from loadtests.tasks import build_plans
-from scenarios.truth import task_scorers, writes_in_mix
+from scenarios.truth.scorers import task_scorers, writes_in_mix
 from scenarios.datasets.base import Dataset
 from scenarios.model import Scenario
 from scenarios.targets import Connection
@@ -33,7 +33,7 @@ class LoadPlan:
         plans = build_plans(self.scenario, self.dataset, search_params=search_params, min_hits=self.min_hits())
         live, notes = None, dict(self.recall_notes)
         if score_recall and writes_in_mix(self.scenario) and self.scorers:
-            from scenarios.live_truth import build_live_truth, cut_offset, describe
+            from scenarios.truth.live import build_live_truth, cut_offset, describe
 
             offset = cut_offset(self.scenario.workload.consistency_level)
             horizon = conn.timeout + (offset if offset != float("inf") else 0.0) + 10.0

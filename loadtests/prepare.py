@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 
 from scenarios.calls import ClientCall, index_fallback_call, preparation_calls
 from scenarios.datasets.base import Dataset
-from scenarios.errors import InfrastructureError, client_error_text, is_server_rejection
+from vdb_harness.kernel.errors import InfrastructureError, client_error_text, is_server_rejection
 from scenarios.model import IndexSpec, Scenario
 from scenarios.schema import fallback_index, index_kwargs
 from scenarios.targets import Connection, redact_uri

@@ -1,6 +1,6 @@
 """Per-request recall@k, tie-fair, and its constant-memory aggregation per task.
 
-Scoring is the foundation's (``scenarios.recall``), as ann-benchmarks does it: a returned id is a hit when its
+Scoring is the foundation's (``scenarios.truth.recall``), as ann-benchmarks does it: a returned id is a hit when its
 true score is at least as good as the true k-th best score (within a tolerance), so a correct neighbour that ties
 at the k-th place is never a miss.
 
@@ -19,12 +19,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
-from scenarios.truth import Scorer  # noqa: F401 - re-exported for the users of this module
+from scenarios.truth.scorers import Scorer  # noqa: F401 - re-exported for the users of this module
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scenarios.live_truth import LiveTruth  # noqa: F401
+    from scenarios.truth.live import LiveTruth  # noqa: F401
 
 #: Recall values are rounded to this many decimals before counting (k <= 16384 keeps them distinct).
 _DECIMALS = 9
@@ -93,7 +93,7 @@ class RecallTracker:
                  live: Optional["LiveTruth"] = None) -> None:
         """``scorers``: label -> scorer of its queries; ``notes``: label -> why that task has no recall (or how it
         is scored); ``live``: the live truth when the collection is written during the run
-        (:mod:`scenarios.live_truth`), whose tasks are scored against it."""
+        (:mod:`scenarios.truth.live`), whose tasks are scored against it."""
         self.scorers = scorers
         self.notes = dict(notes or {})
         self.live = live

@@ -1,5 +1,5 @@
 """The ``load`` section of ``result.json`` (kind ``load``): per-task stats of each phase, the series, the sweep,
-the concurrency ladder, and the SLO verdict. The layout is ``scenarios/result.schema.json`` ``$defs/load``.
+the concurrency ladder, and the SLO verdict. The layout is ``vdb_harness/kernel/result.schema.json`` ``$defs/load``.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from scenarios.calls import LANE_WIDTH
-from scenarios.errors import error_code
+from vdb_harness.kernel.errors import error_code
 from scenarios.model import (DeleteStep, InsertStep, Scenario, SearchStep, SleepStep, WaitStep, parse_duration)
 
 #: The runbook writes ids in this lane (far from the load users', which are worker * 1e6 + user).

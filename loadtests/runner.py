@@ -30,7 +30,7 @@ from gevent import monkey  # noqa: E402
 from loadtests.context import FINAL_MESSAGE, RunContext  # noqa: E402
 from loadtests.faults import InterruptFlag, ServerWatch, merge_spans  # noqa: E402
 from loadtests.shapes import StagesShape  # noqa: E402
-from loadtests.users import user_class  # noqa: E402
+from loadtests.user_kinds import user_class  # noqa: E402
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 #: Seconds past the shape's end before a phase is stopped regardless.
@@ -182,7 +182,7 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
     try:
         runner = env.create_master_runner(bind_host, port)
     except Exception as exc:  # zmq.ZMQError: address in use, host not ours
-        from scenarios.errors import InfrastructureError
+        from vdb_harness.kernel.errors import InfrastructureError
 
         raise InfrastructureError(f"cannot bind the Locust master to {bind_host}:{port}: {exc}") from None
     finals: set[str] = set()
@@ -223,7 +223,7 @@ def run_distributed(ctx: RunContext, client: str, shape: StagesShape, processes:
                 errors = [f"worker exited ({p.returncode}): "
                           + Path(log.name).read_text(errors="replace")[-1500:] + f" (log: {log.name})"
                           for p, log in zip(procs, logs) if p.poll() is not None]
-                from scenarios.errors import InfrastructureError
+                from vdb_harness.kernel.errors import InfrastructureError
 
                 if external:
                     runner.quit()

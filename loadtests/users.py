@@ -26,7 +26,7 @@ from locust.exception import StopUser  # noqa: E402
 
 from loadtests.context import CONTEXT_KEY, RunContext  # noqa: E402
 from loadtests.tasks import Call, TaskPlan, WriterState  # noqa: E402
-from scenarios.errors import error_code  # noqa: E402,F401 - also this module's public name for it
+from vdb_harness.kernel.errors import error_code  # noqa: E402,F401 - also this module's public name for it
 
 
 class WrongResult(Exception):
@@ -159,17 +159,6 @@ class MilvusAsyncUser(MilvusUserBase):
                 pass
 
 
-#: ``--client`` value -> user base class (``lean``: :mod:`loadtests.lean`, registered when that module is imported).
+#: ``--client`` value -> user base class (``lean``: :mod:`loadtests.lean`, registered when that module is imported;
+#: :func:`loadtests.user_kinds.user_class` picks from here).
 USER_CLASSES: dict[str, type[MilvusUserBase]] = {"sync": MilvusSyncUser, "async": MilvusAsyncUser}
-
-
-def user_class(client: str, context: RunContext, wait_time: Any = None) -> type[MilvusUserBase]:
-    """A concrete user class of the ``client`` kind bound to ``context`` (and an optional wait time)."""
-    if client == "lean":
-        from loadtests import lean  # registers USER_CLASSES["lean"]
-
-        lean.check_plans(context.plans)  # an unsupported task is refused before any user starts
-    attrs: dict[str, Any] = {"abstract": False, "context": context, "__module__": __name__}
-    if wait_time is not None:
-        attrs["wait_time"] = wait_time
-    return type(f"Milvus{client.capitalize()}LoadUser", (USER_CLASSES[client],), attrs)

@@ -1,4 +1,3 @@
-"""Step 3 of the flow: result files in, reports, gates, capacity verdicts and certification bundles out.
-
-It also hosts the ``vdb-harness`` command line, the one place that may import every step before it.
+"""Step 3 of the flow: result files in, reports (HTML, Markdown, JUnit), gate verdicts and certification bundles
+out. The jobs that produce results across several steps (demo, certify, capacity) live in ``vdb_harness.jobs``.
 """

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from scenarios.errors import BadInputError
-from scenarios.results import atomic_write, atomic_write_bytes, atomic_write_text, package_version, utc_now
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import atomic_write, atomic_write_bytes, atomic_write_text, package_version, utc_now
 
 FORMAT = "vdb-harness/bundle"
 VERSION = 1

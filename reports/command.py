@@ -12,9 +12,9 @@ from __future__ import annotations
 import argparse
 
 from reports import html_report, inputs, junit, markdown, summary
-from scenarios import step_summary
-from scenarios.cli_common import EXIT_FAILED, EXIT_OK, out_dir_from_args
-from scenarios.results import atomic_write_text
+from vdb_harness.kernel import step_summary
+from vdb_harness.cli_common import EXIT_FAILED, EXIT_OK, out_dir_from_args
+from vdb_harness.kernel.results import atomic_write_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -19,7 +19,7 @@ from typing import Literal, Optional
 from reports.blockboot import INTERVAL_METRICS, interval_change
 from reports.inputs import LoadedResult, conformance_key, task_metrics
 from reports.intervals import TaskIntervals, task_intervals
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 from reports.metrics import GATED, Metric, fmt
 from reports.policy import Policy
 from reports.stats import Comparison, compare

@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from reports import inputs
-from scenarios import step_summary
+from vdb_harness.kernel import step_summary
 from reports.gate import Verdict, run_gate
 from reports.policy import load_policy
-from scenarios.cli_common import EXIT_FAILED, EXIT_OK
-from scenarios.errors import BadInputError
-from scenarios.results import atomic_write_text
+from vdb_harness.cli_common import EXIT_FAILED, EXIT_OK
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import atomic_write_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from reports.inputs import LoadedResult
 from conformance import verdicts
 from reports.summary import (RUN_COLUMNS, TASK_COLUMNS, capacity_summary, conformance_counts, conformance_failures,
                              conformance_grid, header, run_steps, slo_checks, status, task_table)
-from scenarios.results import package_version, utc_now
+from vdb_harness.kernel.results import package_version, utc_now
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"),
                           autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from scenarios.errors import BadInputError
-from scenarios.results import read_result
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import read_result
 
 @dataclass
 class LoadedResult:

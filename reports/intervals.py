@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from reports.inputs import LoadedResult
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scenarios.errors import BadInputError, read_input_text
+from vdb_harness.kernel.errors import BadInputError, read_input_text
 from scenarios.loader import validate_toml
 
 Limit = Union[Literal[False], float, None]

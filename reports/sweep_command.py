@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from conformance import sweep
-from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-from scenarios.results import atomic_write_text, write_result
+from vdb_harness.cli_common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from vdb_harness.kernel.results import atomic_write_text, write_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.harness_wheel:
         wheel = Path(args.harness_wheel)
         if not wheel.is_file():
-            from scenarios.errors import BadInputError
+            from vdb_harness.kernel.errors import BadInputError
 
             raise BadInputError(f"--harness-wheel {wheel}: no such file")
     elif not args.report_only:

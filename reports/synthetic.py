@@ -15,7 +15,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from scenarios.model import SloSpec
-from scenarios.results import new_result
+from vdb_harness.kernel.results import new_result
 from scenarios.slo import slo_checks
 
 

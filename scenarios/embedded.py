@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Optional
 
-from scenarios.errors import InfrastructureError
+from vdb_harness.kernel.errors import InfrastructureError
 
 CHILD_SCRIPT = Path(__file__).with_name("_embedded_child.py")
 LOOPBACK = "127.0.0.1"

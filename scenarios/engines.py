@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 NAMES = ("lite", "lite25", "standalone")
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from scenarios.errors import BadInputError, ScenarioError
+from vdb_harness.kernel.errors import BadInputError, ScenarioError
 from scenarios.model import Scenario
 
 if sys.version_info >= (3, 11):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from vdb_harness.kernel.errors import BadInputError
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,254}$"
 
@@ -614,3 +616,21 @@ class Scenario(_Strict):
             if f.type.is_sparse == want_sparse:
                 return f.name
         raise ValueError(f"task {task.label!r}: the schema has no {'sparse' if want_sparse else 'dense'} vector field")
+
+
+SpecT = TypeVar("SpecT", bound=BaseModel)
+
+
+def with_flags(spec: SpecT, values: dict[str, Any], flags: Optional[dict[str, str]] = None,
+               whole: str = "flags") -> SpecT:
+    """``spec`` with the command-line ``values`` (field -> value; None means the flag was not given) applied and
+    validated. A value the model rejects is a :class:`BadInputError` naming the flag: ``--field-name`` unless
+    ``flags`` maps the field to another flag; ``whole`` names what a check across several fields is about."""
+    updates = {k: v for k, v in values.items() if v is not None}
+    try:
+        return type(spec).model_validate({**spec.model_dump(), **updates})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        flag = (flags or {}).get(field) or (f"--{field.replace('_', '-')}" if field else whole)
+        raise BadInputError(f"{flag}: {first['msg']}") from None

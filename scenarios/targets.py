@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterator, Optional
 
 from scenarios.embedded import EmbeddedMilvus, ServerInfo
-from scenarios.errors import BadInputError, InfrastructureError, client_error_text
-from scenarios.model import TargetSpec
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError, client_error_text
+from scenarios.model import TargetSpec, with_flags
 
 
 @dataclass(frozen=True)
@@ -77,14 +77,9 @@ def apply_overrides(spec: TargetSpec, *, target: str | None = None, token_env: s
                     db_name: str | None = None, backend: str | None = None, backend_python: str | None = None,
                     data_dir: str | None = None, timeout: float | None = None) -> TargetSpec:
     """The scenario's target with command-line flags applied on top (the command line wins)."""
-    updates = {k: v for k, v in dict(target=target, token_env=token_env, db_name=db_name,
-                                     backend=backend, backend_python=backend_python, data_dir=data_dir, timeout=timeout).items()
-               if v is not None}
-    try:
-        return TargetSpec.model_validate({**spec.model_dump(), **updates})
-    except Exception as exc:  # pydantic.ValidationError: reported as a flag error
-        first = getattr(exc, "errors", lambda: [{"msg": str(exc), "loc": ()}])()[0]
-        raise BadInputError(f"--{'-'.join(map(str, first['loc'])) or 'target'}: {first['msg']}") from None
+    values = dict(target=target, token_env=token_env, db_name=db_name, backend=backend, backend_python=backend_python,
+                  data_dir=data_dir, timeout=timeout)
+    return with_flags(spec, values, {"db_name": "--db"}, whole="--target")
 
 
 def read_token(token_env: str | None) -> str:

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 MARKER = "vdb-harness-venv.json"
 Progress = Callable[[str], None]

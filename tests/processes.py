@@ -1,4 +1,5 @@
-"""Helpers of the tests that kill and watch processes: is a pid alive, did it go, does anything listen on a port."""
+"""Helpers of the tests that kill and watch processes: is a pid alive, did it go, does anything listen on a port,
+which loopback port is free."""
 
 from __future__ import annotations
 
@@ -36,3 +37,10 @@ def port_free(port: int) -> bool:
             return True
         except OSError:
             return False
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (the OS's pick; closed again at once)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reports.capacity import StepResult, broken_slos, find_capacity, knee_index, step_from_load, to_section
+from vdb_harness.jobs.capacity import StepResult, broken_slos, find_capacity, knee_index, step_from_load, to_section
 from reports.synthetic import load_result
 from scenarios.model import SloSpec
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Optional
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import load_result
 from scenarios.loader import resolve_scenario_path
 

@@ -39,7 +39,7 @@ recall_floor = 0.99
 def test_capacity_drives_real_bounded_steps(milvus: Connection, tmp_path: Path) -> None:
     scenario = tmp_path / "cap.toml"
     scenario.write_text(SCENARIO)
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "capacity", str(scenario), "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "capacity", str(scenario), "--target", milvus.uri,
                            "--max", "4", "--step-time", "1s", "--out", str(tmp_path / "out")],
                           capture_output=True, text=True, timeout=280)
     assert proc.returncode == 0, proc.stderr[-2000:]

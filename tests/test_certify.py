@@ -11,11 +11,11 @@ from typing import Callable
 import pytest
 
 from reports.bundle import secret_values, verify
-from reports.certify import Stage, certify
-from reports.cli import main
+from vdb_harness.jobs.certify import Stage, certify
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
-from scenarios.errors import BadInputError
-from scenarios.results import write_result
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import write_result
 
 TOKEN = "root:Milvus-s3cr3t-token"
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from loadtests.summary_table import print_summary
-from scenarios import step_summary
-from reports.cli import main
+from vdb_harness.kernel import step_summary
+from vdb_harness.cli import main
 from reports.synthetic import load_result, run_set
-from scenarios.console import make_console
-from scenarios.results import write_result
+from vdb_harness.kernel.console import make_console
+from vdb_harness.kernel.results import write_result
 
 
 def _load_section() -> dict:
@@ -85,7 +85,7 @@ def test_a_result_file_is_summarized_as_the_report_would(monkeypatch: pytest.Mon
 @pytest.mark.timeout(300)
 def test_run_appends_its_summary(milvus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     summary = tmp_path / "s.md"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "run", "seed_tutorial", "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "run", "seed_tutorial", "--target", milvus.uri,
                            "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=280,
                           env={**os.environ, step_summary.ENV: str(summary)})
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
@@ -95,7 +95,7 @@ def test_run_appends_its_summary(milvus, tmp_path: Path) -> None:  # type: ignor
 
 
 def test_demo_summary_names_each_stage_then_the_report(tmp_path: Path) -> None:
-    from reports.demo import Stage, summary_markdown
+    from vdb_harness.jobs.demo import Stage, summary_markdown
 
     (tmp_path / "report").mkdir()
     (tmp_path / "report" / "summary.md").write_text("## demo report: ✅ all passed\n")
@@ -111,7 +111,7 @@ def test_demo_summary_names_each_stage_then_the_report(tmp_path: Path) -> None:
 @pytest.mark.timeout(400)
 def test_demo_appends_one_summary_not_one_per_stage(milvus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     summary = tmp_path / "s.md"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "demo", "--target", milvus.uri, "--run-time", "2s",
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "demo", "--target", milvus.uri, "--run-time", "2s",
                            "--users", "1", "--out", str(tmp_path / "demo")], capture_output=True, text=True,
                           timeout=380, env={**os.environ, step_summary.ENV: str(summary)})
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -126,7 +126,7 @@ def test_demo_appends_one_summary_not_one_per_stage(milvus, tmp_path: Path) -> N
 def test_conformance_appends_its_report(milvus, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     summary = tmp_path / "s.md"
     out = tmp_path / "conf"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "conformance", "-k", "list_collections", "--target",
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "conformance", "-k", "list_collections", "--target",
                            milvus.uri, "--out", str(out)], capture_output=True, text=True, timeout=280,
                           env={**os.environ, step_summary.ENV: str(summary)})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -3,18 +3,18 @@ no traceback."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from reports.cli import SUBCOMMANDS, main
+from tests.processes import free_port
+from vdb_harness.cli import SUBCOMMANDS, main
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vdb_harness.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -59,9 +59,7 @@ def test_bad_scenario_exits_2_with_one_message(tmp_path: Path) -> None:
 
 
 def test_unreachable_target_exits_2_with_one_message(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = _cli("run", "seed_tutorial", "--target", f"http://127.0.0.1:{port}", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2, proc.stderr
     assert f"127.0.0.1:{port}: nothing answers" in proc.stderr

@@ -11,7 +11,8 @@ import pytest
 
 from conformance import normalize
 from conformance.compare import Outcome, difference, first_difference, ranking_difference, structure
-from conformance.registry import Compare, load_all
+from conformance.registry import Compare
+from conformance.specs import load_all
 
 
 def exact(x: Any, y: Any) -> Optional[str]:

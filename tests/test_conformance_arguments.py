@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from conformance import arguments, discovery
 from conformance.arguments import NORMAL_TIMEOUT, POSITIONAL, UNKNOWN_KWARG, Change
-from conformance.registry import asymmetry_calls, load_all
+from conformance.specs import load_all
+from conformance.specs.asymmetry import asymmetry_calls
 from conformance.world import Ref
 
 SPECS = load_all()

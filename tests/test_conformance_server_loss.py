@@ -8,7 +8,7 @@ import pytest
 from conformance.check import check_method
 from conformance.servers import server_family
 from conformance.runner import Runner
-from conformance.registry import load_all
+from conformance.specs import load_all
 from scenarios.embedded import EmbeddedMilvus
 from scenarios.targets import Connection
 

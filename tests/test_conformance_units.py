@@ -10,7 +10,8 @@ from conformance import known, normalize
 from conformance.check import Verdict
 from conformance.compare import Outcome, difference, ranking_difference
 from conformance.discovery import discover, signature_difference
-from conformance.registry import Compare, load_all, spec
+from conformance.registry import Compare, spec
+from conformance.specs import load_all
 from conformance.report import junit, markdown, section, status_of
 
 

@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "reports.cli", "load", *args]
+    return [sys.executable, "-m", "vdb_harness.cli", "load", *args]
 
 
 @pytest.fixture()

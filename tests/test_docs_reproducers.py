@@ -12,7 +12,7 @@ import pytest
 from conformance import known
 from conformance.servers import server_family
 from conformance.docs_reproducers import DIVERGES, Stamp, header, read_stamp, run_script
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reproducers"
 SCRIPTS = sorted(DOCS.glob("reproduce_*.py"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -13,8 +12,8 @@ import time
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
-from scenarios.errors import InfrastructureError
-from tests.processes import alive, gone_within, port_free
+from vdb_harness.kernel.errors import InfrastructureError
+from tests.processes import alive, free_port, gone_within, port_free
 
 
 def test_start_serves_both_clients_then_stop_frees_port_and_temp_dir() -> None:
@@ -54,9 +53,7 @@ def test_named_data_dir_keeps_data_across_restart(tmp_path) -> None:
 
 
 def test_fixed_port_can_be_reused_after_stop() -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     for _ in range(2):
         with EmbeddedMilvus(port=port) as server:
             assert server.info is not None and server.info.port == port

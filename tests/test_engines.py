@@ -12,7 +12,7 @@ import pytest
 
 from scenarios import engines
 from scenarios.datasets.base import Dataset
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.model import Scenario, TargetSpec
 
 BASE = {
@@ -81,7 +81,7 @@ def test_run_load_and_capacity_refuse_before_any_server_starts(tmp_path: Path, m
     """The commands call the refusal before the server (and its virtualenv) is touched: exit 2 at once."""
     import tomllib  # noqa: F401 - the scenario is written as TOML below
 
-    from reports.cli import main
+    from vdb_harness.cli import main
 
     path = tmp_path / "templated.toml"
     path.write_text('name = "templated"\n[dataset]\nkind = "generated"\ngenerator = "gaussian"\nrows = 20\n'
@@ -103,7 +103,7 @@ def test_run_load_and_capacity_refuse_before_any_server_starts(tmp_path: Path, m
 
 def test_a_venv_that_cannot_be_made_is_exit_2_naming_the_problem(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     """``serve --backend lite25`` whose virtualenv cannot be created (here: a requirement that does not exist)."""
-    from reports.cli import main
+    from vdb_harness.cli import main
 
     monkeypatch.setenv("VDB_HARNESS_CACHE", str(tmp_path / "cache"))
     broken = engines.Engine("lite25", "Milvus Lite 2.5.1 (C++ engine)", "lite", (str(tmp_path / "missing.whl"),), (),
@@ -202,7 +202,7 @@ def test_load_refuses_before_any_server_starts(tmp_path: Path) -> None:
                     '[[indexes]]\nfield = "vector"\nindex_type = "FLAT"\nmetric = "L2"\n'
                     '[workload]\n[[workload.tasks]]\nkind = "query"\nfilter = "id > {lo}"\n')
     env = {**os.environ, "VDB_HARNESS_CACHE": str(tmp_path / "no-cache")}
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", str(path), "--backend", "lite25",
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", str(path), "--backend", "lite25",
                            "--run-time", "2s", "--out", str(tmp_path / "out")], capture_output=True, text=True,
                           timeout=300, env=env, cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 2, proc.stdout + proc.stderr

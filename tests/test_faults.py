@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -23,7 +22,7 @@ from typing import Callable, Optional
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
-from tests.processes import alive, gone_within, port_free
+from tests.processes import alive, free_port, gone_within, port_free
 
 pytestmark = pytest.mark.server
 
@@ -86,7 +85,7 @@ class LoadProcess:
         self.stdout = tmp_path / "stdout.txt"
         self.stderr = tmp_path / "stderr.txt"
         with open(self.stdout, "w") as out, open(self.stderr, "w") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "reports.cli", "load", *args, "--out",
+            self.proc = subprocess.Popen([sys.executable, "-m", "vdb_harness.cli", "load", *args, "--out",
                                           str(self.out_dir)], stdout=out, stderr=err,
                                          env={**os.environ, "VDB_HARNESS_PROGRESS_EVERY": "0.5"})
 
@@ -195,7 +194,7 @@ def test_server_killed_mid_load_stops_the_run_keeps_the_data_and_exits_2(tmp_pat
     port = int(result["target"]["uri"].rsplit(":", 1)[1])
     assert port_free(port)
     # the report reads the partial result and shades the outage (reports/plots.py draws load.outages)
-    report = subprocess.run([sys.executable, "-m", "reports.cli", "report", str(run.out_dir / "result.json"),
+    report = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "report", str(run.out_dir / "result.json"),
                              "--out", str(tmp_path / "report")], capture_output=True, text=True, timeout=120)
     assert "Traceback" not in report.stderr and report.returncode in (0, 1), report.stderr[-3000:]
 
@@ -206,9 +205,7 @@ def test_server_that_comes_back_within_the_grace_lets_the_run_go_on_and_marks_th
     and restarted; the run goes on to the end of its shape, records the outage with its end, and exits 1 (the
     outage breaks the run's SLO). Requests in the outage fail with connection codes, then (until the collection
     is loaded again) with milvus:101, which does not end the outage: only a success does."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = EmbeddedMilvus(data_dir=tmp_path / "data", port=port)
     server.start()
     try:
@@ -285,7 +282,7 @@ def test_a_dead_locust_worker_is_reported_and_its_missing_data_named(tmp_path: P
     code = run.finish(90)
     assert code == 2, run.output()
     out = run.output()
-    assert f"Locust worker" in out and f"(pid {workers[0]}) exited" in out
+    assert "Locust worker" in out and f"(pid {workers[0]}) exited" in out
     line = one_error_line(run.stderr.read_text())
     assert line and "worker" in line
     result = run.result()

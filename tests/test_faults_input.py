@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.results import new_result, write_result
+from vdb_harness.kernel.results import new_result, write_result
 from scenarios.targets import Connection
 
 
 def _cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "vdb_harness.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 

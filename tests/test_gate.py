@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.gate import run_gate
 from reports.inputs import LoadedResult
 from reports.inputs import load as inputs_load
 from reports.policy import Policy
 from reports.synthetic import conformance_result, load_result, run_set
-from scenarios.results import write_result
+from vdb_harness.kernel.results import write_result
 
 TRIALS = 150
 RUNS = 5
@@ -308,7 +308,7 @@ def test_multi_run_sides_keep_the_rank_test_and_can_use_intervals() -> None:
 
 def test_interval_series_follow_the_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema", reason="pip install jsonschema to check results against the schema")
-    from scenarios.results import SCHEMA_PATH
+    from vdb_harness.kernel.results import SCHEMA_PATH
 
     validator = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
     rec = Recorder()
@@ -355,7 +355,7 @@ def test_two_real_single_runs_of_one_configuration_pass_the_gate(milvus: Any, tm
 
     scenario = tmp_path / "gate_pair.toml"
     scenario.write_text(GATE_SCENARIO)
-    cli = [sys.executable, "-m", "reports.cli", "load", str(scenario), "--target", milvus.uri]
+    cli = [sys.executable, "-m", "vdb_harness.cli", "load", str(scenario), "--target", milvus.uri]
     prep = subprocess.run([*cli, "--prepare-only", "--out", str(tmp_path / "prep")], capture_output=True, text=True,
                           timeout=300)
     assert prep.returncode == 0, prep.stderr[-2000:]

@@ -130,7 +130,7 @@ def run_client(milvus: Connection, path: Path, client: str, budget: int) -> dict
 
 def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str) -> subprocess.CompletedProcess:
     """``vdb-harness load`` against the fixture's server."""
-    return subprocess.run([sys.executable, "-m", "reports.cli", "load", str(scenario), "--target", milvus.uri,
+    return subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", str(scenario), "--target", milvus.uri,
                            "--out", str(out), *extra], capture_output=True, text=True, timeout=300)
 
 
@@ -213,7 +213,7 @@ def test_lean_client_refuses_a_task_it_cannot_build(tmp_path: Path, command: str
     path = tmp_path / "lean_write.toml"
     path.write_text(scenario_text("lean_write", tasks))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", command, str(path), "--client", "lean",
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", command, str(path), "--client", "lean",
                            "--target", "http://127.0.0.1:9", "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr

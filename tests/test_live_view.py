@@ -11,7 +11,7 @@ from rich.console import Console
 
 from loadtests.live_view import LiveView, progress_every, progress_line
 from loadtests.recorder import Recorder
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 
 def _ctx() -> SimpleNamespace:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from scenarios.targets import Connection
+from tests.processes import free_port
 
 pytestmark = pytest.mark.server
 
@@ -60,7 +61,7 @@ def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "
 
 def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout: float = 180) -> dict:
     """Run ``vdb-harness load`` against the fixture's server; returns the result file."""
-    cmd = [sys.executable, "-m", "reports.cli", "load", str(scenario), "--target", milvus.uri,
+    cmd = [sys.executable, "-m", "vdb_harness.cli", "load", str(scenario), "--target", milvus.uri,
            "--out", str(out), *extra]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -233,7 +234,7 @@ def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection,
     out = tmp_path / "dist"
     locust = [sys.executable, "-m", "locust", "-f", str(Path("loadtests/locustfile.py").resolve())]
     common = ["--host", milvus.uri, "--vdb-scenario", str(path), "--vdb-out", str(out)]
-    port = _free_port()
+    port = free_port()
     master = subprocess.Popen([*locust, "--master", "--headless", "--expect-workers", "2", "-u", "4", "-r", "4",
                                "-t", "5s", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
                                "--csv", str(tmp_path / "locust"), *common],
@@ -265,12 +266,6 @@ def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection,
     assert int(aggregated[2]) == sum(t["requests"] for t in whole.values())
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 HYBRID_TASKS = """

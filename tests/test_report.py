@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
-from scenarios.results import SCHEMA_PATH, new_result, write_result
+from vdb_harness.kernel.results import SCHEMA_PATH, new_result, write_result
 
 
 def _write(tmp: Path, name: str, result: dict[str, Any]) -> str:

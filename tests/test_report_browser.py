@@ -19,9 +19,9 @@ from typing import Any, Optional
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import conformance_result, load_result
-from scenarios.results import write_result
+from vdb_harness.kernel.results import write_result
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(not CHROMIUM, reason="needs a headless Chromium: apt-get install -y chromium "

@@ -19,7 +19,8 @@ from pymilvus import AsyncMilvusClient, DataType, MilvusClient, RRFRanker
 from conformance import typed, world
 from conformance.example import CLIENT_PROBES, Divergence, probe_calls
 from conformance.pysource import Emitter, Unrenderable, canon
-from conformance.registry import MethodSpec, Need, load_all
+from conformance.registry import MethodSpec, Need
+from conformance.specs import load_all
 from conformance.reproducer import render
 from conformance.world import Namespace, build, cleanup
 

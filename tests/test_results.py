@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.errors import BadInputError
-from scenarios.results import atomic_write_text, new_result, read_result, write_result
+from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import atomic_write_text, new_result, read_result, write_result
 
 
 def test_write_then_read_round_trip(tmp_path: Path) -> None:

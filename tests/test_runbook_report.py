@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from reports.cli import main
+from vdb_harness.cli import main
 from reports.synthetic import load_result
-from scenarios.errors import ScenarioError
+from vdb_harness.kernel.errors import ScenarioError
 from scenarios.loader import EXAMPLES_DIR, load_scenario, parse_scenario
 from scenarios.model import InsertStep, check_runbook_pool
-from scenarios.results import SCHEMA_PATH, write_result
+from vdb_harness.kernel.results import SCHEMA_PATH, write_result
 
 EXAMPLE = (EXAMPLES_DIR / "streaming_runbook.toml").read_text()
 
@@ -138,7 +138,7 @@ def test_the_report_shows_runbook_steps_and_recall_over_time(tmp_path: Path, com
 @pytest.mark.server
 def test_the_shipped_runbook_runs_under_load_with_exact_recall_per_step(milvus, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", "streaming_runbook", "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", "streaming_runbook", "--target", milvus.uri,
                            "--out", str(out), "--run-time", "25s"], capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())
@@ -164,7 +164,7 @@ def test_the_shipped_runbook_runs_under_load_with_exact_recall_per_step(milvus, 
 @pytest.mark.server
 def test_a_runbook_the_phase_cannot_finish_is_reported_incomplete_and_fails(milvus, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", "streaming_runbook", "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", "streaming_runbook", "--target", milvus.uri,
                            "--out", str(out), "--run-time", "2s"], capture_output=True, text=True, timeout=400)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())

@@ -19,7 +19,7 @@ SMALL = (EXAMPLES_DIR / "seed_tutorial.toml").read_text().replace("rows = 10000"
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True, env=env,
+    return subprocess.run([sys.executable, "-m", "vdb_harness.cli", *args], capture_output=True, text=True, env=env,
                           timeout=300)
 
 

@@ -13,7 +13,7 @@ import pytest
 from conformance import sweep
 from reports import sweep_report
 from scenarios import venvs
-from scenarios.results import read_result
+from vdb_harness.kernel.results import read_result
 
 PIP_OUTPUT = """pymilvus (3.0.2)
 Available versions: 3.0.2, 3.0.1, 3.0.0, 2.6.17, 2.6.2, 2.6.1, 2.6.0, 2.5.18, 2.5.3, 2.5.0, 2.4.15, 2.6.3rc1, 1.1.2
@@ -189,7 +189,7 @@ def test_a_release_without_an_async_client_is_unsupported_and_resumed(tmp_path: 
 def test_the_combined_result_is_a_conformance_result_with_the_sweep_section(tmp_path: Path) -> None:
     entries = sweep.sweep(["2.6.0", "2.6.1"], tmp_path, FakeRunner(TABLE), "fp", progress=lambda m: None)
     result = sweep.combined_result(entries, tmp_path, "fp")
-    from scenarios.results import write_result
+    from vdb_harness.kernel.results import write_result
 
     read = read_result(write_result(result, tmp_path))
     assert read["kind"] == "conformance" and read["status"] == "fail"  # 2.6.1 diverges
@@ -199,7 +199,7 @@ def test_the_combined_result_is_a_conformance_result_with_the_sweep_section(tmp_
 
 
 def _command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runner: FakeRunner, *argv: str) -> int:
-    from reports.cli import main
+    from vdb_harness.cli import main
 
     monkeypatch.setattr(sweep, "available_releases", lambda python=None: sweep.parse_versions(PIP_OUTPUT))
     monkeypatch.setattr(sweep, "build_wheel", lambda fingerprint, progress=None: tmp_path / "fake.whl")
@@ -239,7 +239,7 @@ def test_a_real_release_sweeps(tmp_path: Path) -> None:
     import sys
 
     out = tmp_path / "sweep"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "sweep", "--releases", "3.0.2", "-k", "get",
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "sweep", "--releases", "3.0.2", "-k", "get",
                            "--out", str(out)], capture_output=True, text=True, timeout=3000,
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode in (0, 1), proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -5,15 +5,12 @@ from __future__ import annotations
 import socket
 import pytest
 
-from scenarios.errors import BadInputError, InfrastructureError
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError
 from scenarios.model import TargetSpec
 from scenarios.targets import Connection, apply_overrides, open_target, read_token, redact_uri
+from tests.processes import free_port
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_flags_override_the_scenario() -> None:
@@ -21,6 +18,23 @@ def test_flags_override_the_scenario() -> None:
     assert (spec.target, spec.db_name, spec.token_env) == ("http://127.0.0.1:19530", "bench", "TOK")
     with pytest.raises(BadInputError, match="--target"):
         apply_overrides(TargetSpec(), target="127.0.0.1:19530")
+    with pytest.raises(BadInputError, match="^--db: "):
+        apply_overrides(TargetSpec(), db_name="no spaces allowed")
+    with pytest.raises(BadInputError, match="^--token-env: "):
+        apply_overrides(TargetSpec(), token_env="")
+    with pytest.raises(BadInputError, match="^--timeout: "):
+        apply_overrides(TargetSpec(), timeout=-1.0)
+
+
+def test_load_flags_are_named_as_typed() -> None:
+    from scenarios.model import LoadSpec, with_flags
+
+    load = with_flags(LoadSpec(), {"users": 3, "serial_phase": None})
+    assert load.users == 3 and load.serial_phase == LoadSpec().serial_phase
+    with pytest.raises(BadInputError, match="^--spawn-rate: "):
+        with_flags(LoadSpec(), {"spawn_rate": 0})
+    with pytest.raises(BadInputError, match="^--serial-time: "):
+        with_flags(LoadSpec(), {"serial_phase": ["not", "a", "duration"]}, {"serial_phase": "--serial-time"})
 
 
 def test_token_comes_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +50,7 @@ def test_token_comes_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.timeout(30)  # the CLI contract: one clear message, not minutes of client retries
 def test_unreachable_uri_fails_fast_with_one_message() -> None:
-    port = _closed_port()
+    port = free_port()
     with pytest.raises(InfrastructureError, match=rf"127\.0\.0\.1:{port}: nothing answers"):
         with open_target(TargetSpec(target=f"http://127.0.0.1:{port}", timeout=5)):
             pass

@@ -16,10 +16,10 @@ from conformance.report import junit as conformance_junit
 from conformance.report import markdown as conformance_markdown
 from conformance.report import status_of
 from reports import html_report, junit, markdown, summary
-from reports.demo import Stage, _measured
+from vdb_harness.jobs.demo import Stage, _measured
 from reports.inputs import LoadedResult
 from reports.synthetic import load_result
-from scenarios.results import new_result, read_result, write_result
+from vdb_harness.kernel.results import new_result, read_result, write_result
 
 ROWS = {"search": "pass", "list_aliases": "known-divergence", "compact": "diverges", "list_users": "unsupported",
         "flush": "error"}

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from scenarios.console import make_console
+from vdb_harness.kernel.console import make_console
 
-from scenarios.cli_common import EXIT_FAILED, EXIT_OK
+from vdb_harness.cli_common import EXIT_FAILED, EXIT_OK
 from scenarios.embedded import EmbeddedMilvus
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from scenarios.datasets import files, synthetic
 from scenarios.datasets.base import Dataset
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.model import FieldType, FileDataset, GeneratedDataset, Scenario
 
 Progress = Callable[[int, int], None]

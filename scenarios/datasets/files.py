@@ -6,7 +6,7 @@ split) and ``distances`` (the file's own values, e.g. ann-benchmarks' non-square
 ``limit_rows`` cuts the train split the file's ground truth no longer holds and is dropped (recomputed later).
 
 Every problem with a file (missing, truncated, wrong shape, unreadable) raises
-:class:`~scenarios.errors.BadInputError` naming the file.
+:class:`~vdb_harness.kernel.errors.BadInputError` naming the file.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from scenarios.datasets.base import Dataset
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 
 #: ann-benchmarks' ``distance`` attribute -> the Milvus metric that ranks the same way.
 ANN_BENCHMARKS_METRICS = {"euclidean": "L2", "angular": "COSINE", "ip": "IP", "dot": "IP"}

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.check import check_method
 from conformance.servers import server_family
-from conformance.registry import load_all
+from conformance.specs import load_all
 from conformance.runner import Runner
 from tests.mutation.faults import Faulty, drop_kwarg, off_by_one_limit, reversed_order, truncated
 

@@ -14,7 +14,8 @@ from hypothesis import settings
 
 from conformance import profiles
 from conformance.check import check_method
-from conformance.registry import MethodSpec, load_all
+from conformance.registry import MethodSpec
+from conformance.specs import load_all
 from conformance.runner import Runner
 from conformance.servers import server_family
 from tests.mutation.faults import Faulty

@@ -13,7 +13,8 @@ import pytest
 
 from conformance import concurrency
 from conformance.check import check_method
-from conformance.registry import Need, load_all
+from conformance.registry import Need
+from conformance.specs import load_all
 from conformance.runner import Runner
 from conformance.servers import server_family
 from conformance.world import build, cleanup, new_namespaces

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from conformance.check import check_method
-from conformance.registry import load_all
+from conformance.specs import load_all
 from conformance.runner import Runner
 from conformance.servers import server_family
 from tests.mutation.faults import (Faulty, ignores_unknown_kwargs, rejects_empty_string, rejects_short_timeout,

@@ -1,8 +1,9 @@
 """Flags shared by every subcommand that talks to a server or writes results (see README.md and
 ``vdb-harness --help``).
 
-Each subcommand module (``scenarios.commands``, ``conformance.command``, ``loadtests.command``, ``reports.*``)
-exposes ``add_arguments(parser)`` and ``run(args) -> int``; these helpers keep their flags identical.
+Each subcommand module (``scenarios.commands.serve``, ``conformance.command``, ``conformance.run_command``,
+``loadtests.command``, ``reports.command``, ``reports.gate_command``, ``vdb_harness.jobs.*_command``,
+``vdb_harness.jobs.demo``) exposes ``add_arguments(parser)`` and ``run(args) -> int``; these helpers keep their flags identical.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Recall while the collection is written (scenarios.live_truth): units against a brute-force oracle, and a real
+"""Recall while the collection is written (scenarios.truth.live): units against a brute-force oracle, and a real
 embedded server run that keeps FLAT recall at 1.0 under concurrent inserts and deletes with Strong consistency."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from loadtests.recall_tracker import RecallTracker
-from scenarios.groundtruth import exact_topk
-from scenarios.live_truth import BOUNDED_STALENESS_S, LiveTaskTruth, LiveTruth
+from scenarios.truth.exact import exact_topk
+from scenarios.truth.live import BOUNDED_STALENESS_S, LiveTaskTruth, LiveTruth
 from scenarios.model import Metric
-from scenarios.recall import RecallScorer
+from scenarios.truth.recall import RecallScorer
 
 N, NQ, DIM, K = 300, 12, 8, 5
 BASE = N  # first written id (ids of the dataset are 0..N-1)
@@ -218,7 +218,7 @@ def test_flat_recall_is_one_under_concurrent_inserts_and_deletes_with_strong(mil
     path = tmp_path / "live_rw.toml"
     path.write_text(textwrap.dedent(SCENARIO))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", str(path), "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", str(path), "--target", milvus.uri,
                            "--out", str(out), "--serial-time", "0s"], capture_output=True, text=True, timeout=300)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
     load = json.loads((out / "result.json").read_text())["load"]
@@ -238,7 +238,7 @@ def test_live_recall_merges_across_locust_workers(milvus, tmp_path: Path) -> Non
     path = tmp_path / "live_rw.toml"
     path.write_text(textwrap.dedent(SCENARIO).replace('run_time = "6s"', 'run_time = "6s"\nprocesses = 2'))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "reports.cli", "load", str(path), "--target", milvus.uri,
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", str(path), "--target", milvus.uri,
                            "--out", str(out), "--serial-time", "0s", "--client", "async"],
                           capture_output=True, text=True, timeout=400)
     assert proc.returncode in (0, 1), proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -259,7 +259,7 @@ def test_write_calls_name_the_dataset_rows_they_copy_and_the_live_truth_learns_t
     from scenarios.datasets.build import build_dataset
     from scenarios.loader import EXAMPLES_DIR, parse_scenario
     from scenarios.targets import Connection
-    from scenarios.truth import task_scorers
+    from scenarios.truth.scorers import task_scorers
 
     text = (EXAMPLES_DIR / "mixed_rw.toml").read_text().replace("rows = 20000", "rows = 600").replace(
         "queries = 200", "queries = 20")
@@ -293,7 +293,7 @@ def test_write_calls_name_the_dataset_rows_they_copy_and_the_live_truth_learns_t
 
 
 def test_large_writes_are_scored_in_bounded_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    import scenarios.live_truth as lt
+    import scenarios.truth.live as lt
 
     train, queries, truth, scorer, live = _setup()
     monkeypatch.setattr(lt, "WORKING_BYTES", 8 * NQ * 3 * 7)  # 7 rows per chunk

@@ -7,9 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from scenarios.datasets.base import Dataset
-from scenarios.groundtruth import exact_topk, hybrid_topk
+from scenarios.truth.exact import exact_topk, hybrid_topk
 from scenarios.model import Metric, RankerSpec
-from scenarios.recall import HybridRecallScorer, IdIndex, RecallScorer, recall_at_k, summary
+from scenarios.truth.recall import HybridRecallScorer, IdIndex, RecallScorer, recall_at_k, summary
 
 
 def test_recall_at_k_directions_and_tolerance() -> None:
@@ -124,7 +124,7 @@ def test_from_dataset_and_k_check() -> None:
 
 
 def test_hybrid_recall_by_fused_score() -> None:
-    from scenarios.groundtruth import GroundTruth
+    from scenarios.truth.exact import GroundTruth
 
     dense = GroundTruth(np.array([[1, 2, 3]]), np.array([[0.9, 0.8, 0.7]], np.float32), Metric.IP)
     sparse = GroundTruth(np.array([[3, 1, 4]]), np.array([[5.0, 4.0, 3.0]], np.float32), Metric.IP)

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scenarios.model import Metric, RankerSpec
-from scenarios.results import atomic_write
+from vdb_harness.kernel.results import atomic_write
 
 #: ``progress(done, total)``: train rows scanned so far (summed over query blocks) out of the total.
 Progress = Callable[[int, int], None]

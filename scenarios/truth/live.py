@@ -15,7 +15,7 @@ not missed (it is left out of the truth). A write that failed may or may not hav
 neutral. Rows written by another process (another Locust worker) are neutral too: each process knows only its own
 writes.
 
-Ties stay fair as in :mod:`scenarios.recall`: a returned row is a hit when its true score is within tolerance of
+Ties stay fair as in :mod:`scenarios.truth.recall`: a returned row is a hit when its true score is within tolerance of
 the k-th best true score of the visible rows. Written rows carry the vectors of dataset rows (the load writers copy
 dataset rows as templates; a runbook inserts ranges of the dataset's pool), so a written row's true score is the
 score of its source row and nothing but the source-row index is kept per written row.
@@ -151,7 +151,7 @@ class LiveTaskTruth:
 
     def __init__(self, scorer: Any, base_scores: np.ndarray, base_valid: np.ndarray, k: int,
                  mask: Optional[np.ndarray] = None) -> None:
-        """``scorer``: the task's static :class:`scenarios.recall.RecallScorer`; ``base_scores`` (nq, k): the exact
+        """``scorer``: the task's static :class:`scenarios.truth.recall.RecallScorer`; ``base_scores`` (nq, k): the exact
         base top-k scores; ``base_valid``: real neighbours per query; ``mask``: rows a filter admits."""
         self.scorer = scorer
         self.k = k
@@ -162,7 +162,7 @@ class LiveTaskTruth:
         self.base: list[list[float]] = [base_scores[q, : int(base_valid[q])].astype(np.float64).tolist()
                                         for q in range(nq)]
         # a written row matters to query q only when at least as good as the base's k-th score (+ tolerance)
-        from scenarios.recall import _limit
+        from scenarios.truth.recall import _limit
 
         worst = -math.inf if self.higher else math.inf
         self.threshold = np.array([_limit(b[-1], self.eps, self.higher) if len(b) >= k else worst for b in self.base])
@@ -273,7 +273,7 @@ class LiveTaskTruth:
         k_eff = min(self.k, len(truth)) - neutral
         if k_eff <= 0:
             return None if neutral else 1.0
-        from scenarios.recall import _limit
+        from scenarios.truth.recall import _limit
 
         limit = _limit(truth[k_eff - 1], self.eps, self.higher)
         rows = s.index.unique_rows(base_ids) if base_ids else np.zeros(0, dtype=np.int64)
@@ -376,7 +376,7 @@ class LiveTruth:
 def build_live_truth(scenario: Any, dataset: Any, scorers: dict[str, Any], *, horizon_s: float = 60.0
                      ) -> LiveTruth:
     """A :class:`LiveTruth` for every single-route search task with a static scorer (hybrid: none)."""
-    from scenarios.recall import RecallScorer
+    from scenarios.truth.recall import RecallScorer
 
     tasks: dict[str, LiveTaskTruth] = {}
     for label, scorer in scorers.items():

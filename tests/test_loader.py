@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios.errors import ScenarioError
+from vdb_harness.kernel.errors import ScenarioError
 from scenarios.loader import EXAMPLES_DIR, load_scenario, parse_scenario, resolve_scenario_path
 from scenarios.model import Metric, TaskKind
 

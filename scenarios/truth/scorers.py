@@ -1,12 +1,12 @@
 """Recall scorers for each search task of a scenario, from exact ground truth: used by load runs and by the flow.
 
-Dense, sparse and filtered searches: ``scenarios.groundtruth.exact_topk`` (filtered with the mask
-``scenarios.filters.evaluate`` gives) scored by ``scenarios.recall.RecallScorer``. Hybrid searches: each route's
+Dense, sparse and filtered searches: ``scenarios.truth.exact.exact_topk`` (filtered with the mask
+``scenarios.filters.evaluate`` gives) scored by ``scenarios.truth.recall.RecallScorer``. Hybrid searches: each route's
 exact top-route_limit fused as Milvus' ranker fuses them, scored by ``HybridRecallScorer``. Ground truth is cached
 on disk keyed by the dataset fingerprint, so workers on the same host reuse the master's computation.
 
 With writes in the run (write tasks in the mix, or a runbook), the exact answer changes while the run goes:
-single-route search tasks are then scored live (:mod:`scenarios.live_truth`, starting from the same base truth) and
+single-route search tasks are then scored live (:mod:`scenarios.truth.live`, starting from the same base truth) and
 carry a note saying what their recall is measured against; hybrid searches get no recall and a note that says so
 plainly (never a silently wrong number).
 """
@@ -25,7 +25,7 @@ from scenarios.model import Metric, RankerSpec, Scenario, TaskKind, TaskSpec
 
 
 class Scorer(Protocol):
-    """What scores one query's answer: ``scenarios.recall.RecallScorer`` / ``HybridRecallScorer``."""
+    """What scores one query's answer: ``scenarios.truth.recall.RecallScorer`` / ``HybridRecallScorer``."""
 
     def score(self, query_index: int, returned_ids: Sequence[Any]) -> float:
         """Tie-fair recall@k of ``returned_ids`` for query ``query_index``."""
@@ -72,7 +72,7 @@ def task_scorers(scenario: Scenario, dataset: Dataset, cache_dir: Optional[Path]
         scorers[task.label] = _scorer(scenario, dataset, task, cache, fp)
         disagreement = _own_neighbours_disagree(scenario, dataset, task, scorers[task.label])
         if writes:
-            from scenarios.live_truth import describe
+            from scenarios.truth.live import describe
 
             notes[task.label] = describe(scenario.workload.consistency_level) + (
                 f"; {disagreement}" if disagreement else "")
@@ -114,7 +114,7 @@ def _mask(dataset: Dataset, task: TaskSpec) -> Optional[np.ndarray]:
 
 def _truth(cache: Path, fp: str, dataset: Dataset, field: str, k: int, metric: Metric, filt: Optional[str],
            mask: Optional[np.ndarray]) -> Any:
-    from scenarios.groundtruth import cached_ground_truth, exact_topk
+    from scenarios.truth.exact import cached_ground_truth, exact_topk
 
     key = {"v": 1, "dataset": fp, "field": field, "k": k, "metric": metric.value, "filter": filt or ""}
     return cached_ground_truth(cache, key, lambda: exact_topk(dataset.vectors[field], dataset.queries[field], k,
@@ -122,7 +122,7 @@ def _truth(cache: Path, fp: str, dataset: Dataset, field: str, k: int, metric: M
 
 
 def _scorer(scenario: Scenario, dataset: Dataset, task: TaskSpec, cache: Path, fp: str) -> Scorer:
-    from scenarios.recall import HybridRecallScorer, RecallScorer
+    from scenarios.truth.recall import HybridRecallScorer, RecallScorer
 
     k = task.top_k or scenario.workload.top_k
     mask = _mask(dataset, task)

@@ -1,6 +1,6 @@
 """The versioned result file (``DIR/result.json``) every run writes and every report, gate and bundle reads.
 
-Layout (format ``vdb-harness/result`` version 1; the JSON Schema is ``scenarios/result.schema.json``)::
+Layout (format ``vdb-harness/result`` version 1; the JSON Schema is ``vdb_harness/kernel/result.schema.json``)::
 
     {
       "format": "vdb-harness/result", "version": 1,
@@ -30,7 +30,7 @@ from pathlib import Path
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterator
 
-from scenarios.errors import BadInputError, read_input_text
+from vdb_harness.kernel.errors import BadInputError, read_input_text
 
 FORMAT = "vdb-harness/result"
 VERSION = 1
@@ -149,7 +149,7 @@ def recorded(result: dict[str, Any], out_dir: str | os.PathLike,
              on_written: Callable[[Path], None] = lambda _p: None) -> Iterator[dict[str, Any]]:
     """Write ``result`` to ``out_dir/result.json`` however the block ends, keeping whatever it gathered: the
     status the block set, ``interrupted`` on Ctrl-C, or ``error`` with the message as a note on a harness error."""
-    from scenarios.errors import HarnessError
+    from vdb_harness.kernel.errors import HarnessError
 
     try:
         yield result

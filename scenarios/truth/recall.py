@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scenarios.datasets.base import Dataset
-from scenarios.groundtruth import GroundTruth, fuse_routes
+from scenarios.truth.exact import GroundTruth, fuse_routes
 from scenarios.model import Metric, RankerSpec
 
 #: Default tolerance for vector scores (ann-benchmarks uses 1e-3 on distances).

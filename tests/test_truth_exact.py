@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.spatial.distance import cdist
 
-from scenarios.groundtruth import GroundTruth, cached_ground_truth, exact_topk, hybrid_topk, normalize_score
+from scenarios.truth.exact import GroundTruth, cached_ground_truth, exact_topk, hybrid_topk, normalize_score
 from scenarios.model import Metric, RankerSpec
 
 RNG = np.random.default_rng(7)
@@ -214,7 +214,7 @@ def test_a_file_s_own_neighbours_are_checked_against_the_exact_truth(tmp_path, m
     another metric (or a stale file) is named in a note while recall stays scored against the exact truth."""
     from scenarios.datasets.base import Dataset
     from scenarios.loader import parse_scenario
-    from scenarios.truth import task_scorers
+    from scenarios.truth.scorers import task_scorers
 
     monkeypatch.setenv("VDB_HARNESS_CACHE", str(tmp_path))
     scenario = parse_scenario("""

@@ -23,13 +23,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from scenarios import step_summary
+from vdb_harness.kernel import step_summary
 from conformance import verdicts
 from reports.summary import run_divergences, run_steps, status
-from scenarios.cli_common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
+from vdb_harness.cli_common import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, add_out_flag, \
     add_target_flags, out_dir_from_args, target_from_args
-from scenarios.console import make_console
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.console import make_console
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.targets import open_target
 
 DEFAULT_SCENARIO = "seed_tutorial"
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             argv = stage.argv if stage.name == "report" else stage.argv + _target_flags(conn.uri, args)
             console.rule(f"[bold]{stage.name}[/]: vdb-harness {escape(' '.join(stage.argv))}")
             try:
-                stage.exit_code = subprocess.call([sys.executable, "-m", "reports.cli", *argv], env=child_env)
+                stage.exit_code = subprocess.call([sys.executable, "-m", "vdb_harness.cli", *argv], env=child_env)
             except KeyboardInterrupt:
                 stage.exit_code = EXIT_INTERRUPTED
             if stage.exit_code in (EXIT_BAD_INPUT, EXIT_INTERRUPTED):

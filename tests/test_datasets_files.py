@@ -10,7 +10,7 @@ import pytest
 
 from scenarios.datasets import files
 from scenarios.datasets.build import build_dataset
-from scenarios.errors import BadInputError
+from vdb_harness.kernel.errors import BadInputError
 from scenarios.model import Scenario
 
 RNG = np.random.default_rng(9)

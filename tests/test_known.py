@@ -12,8 +12,8 @@ import pytest
 
 from conformance import check, known
 from conformance.example import Divergence
-from conformance.registry import load_all
-from scenarios.errors import BadInputError
+from conformance.specs import load_all
+from vdb_harness.kernel.errors import BadInputError
 
 
 class Code(IntEnum):
@@ -277,7 +277,7 @@ def test_a_step_pattern_must_match_the_whole_step_name() -> None:
 
 
 def test_a_malformed_registry_stops_the_conformance_command_with_exit_2(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
-    from reports.cli import main
+    from vdb_harness.cli import main
 
     bad = tmp_path / "k.toml"
     bad.write_text('[[divergence]]\nmethod = "delete"\nreason = "r"\nkind = "sync-raised"\nsync_mesage = "x"\n')

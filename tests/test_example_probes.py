@@ -6,7 +6,8 @@ from __future__ import annotations
 from pymilvus import AsyncMilvusClient, MilvusClient
 
 from conformance.example import CATEGORY_PROBES, CLIENT_PROBES, GLOBAL_PROBES, NEED_PROBES, probe_calls
-from conformance.registry import Need, load_all
+from conformance.registry import Need
+from conformance.specs import load_all
 
 SPECS = load_all()
 

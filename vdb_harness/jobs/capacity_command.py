@@ -15,13 +15,13 @@ import argparse
 from typing import Any, Callable, Optional
 
 from reports import html_report, inputs
-from reports.capacity import Capacity, StepResult, find_capacity, step_from_load, to_section
-from scenarios.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
+from vdb_harness.jobs.capacity import Capacity, StepResult, find_capacity, step_from_load, to_section
+from vdb_harness.cli_common import (EXIT_FAILED, EXIT_OK, add_out_flag, add_target_flags, out_dir_from_args,
                                   target_from_args)
-from scenarios.errors import BadInputError, InfrastructureError
+from vdb_harness.kernel.errors import BadInputError, InfrastructureError
 from scenarios.loader import load_scenario, resolve_scenario_path, scenario_hash
 from scenarios.model import parse_duration
-from scenarios.results import atomic_write_text, new_result, write_result
+from vdb_harness.kernel.results import atomic_write_text, new_result, write_result
 
 #: The load runner's entry point this command drives (owned by loadtests): a context manager
 #: ``open_session(scenario_path, target[, client=]) -> session`` whose ``session.step(users=None, rate=None, run_time_s=...,

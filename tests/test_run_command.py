@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.flow import StepOutcome, compare_runs
-from reports.cli import main
+from vdb_harness.cli import main
 from scenarios.loader import EXAMPLES_DIR
 from scenarios.targets import Connection
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from reports.bundle import secret_values
-from reports.certify import Stage, certify, verify_bundle
-from scenarios.cli_common import add_target_flags, out_dir_from_args
+from vdb_harness.jobs.certify import Stage, certify, verify_bundle
+from vdb_harness.cli_common import add_target_flags, out_dir_from_args
 
 #: profile -> (conformance flags, load scenarios, capacity scenario)
 PROFILES: dict[str, tuple[list[str], list[str], str]] = {
@@ -52,7 +52,7 @@ def _refuse_lacking(args: argparse.Namespace) -> None:
     """Before any stage runs: refuse (exit 2) when the chosen engine lacks a feature of a load or capacity
     scenario (a stage failing half-way would leave an incomplete bundle)."""
     from scenarios import engines
-    from scenarios.cli_common import target_from_args
+    from vdb_harness.cli_common import target_from_args
     from scenarios.loader import load_scenario
 
     _conf, scenarios, cap_scenario = PROFILES[args.profile]
@@ -68,7 +68,7 @@ def _subcommand(argv: list[str]) -> Callable[[Path], int]:
         import subprocess
         import sys
 
-        return subprocess.call([sys.executable, "-m", "reports.cli", *argv, "--out", str(stage_dir)])
+        return subprocess.call([sys.executable, "-m", "vdb_harness.cli", *argv, "--out", str(stage_dir)])
     return run
 
 

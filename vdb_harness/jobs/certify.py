@@ -13,8 +13,8 @@ from typing import Any, Callable, Optional
 
 from conformance.verdicts import status_of_exit
 from reports import bundle, html_report, inputs, junit, markdown
-from scenarios.errors import BadInputError, HarnessError
-from scenarios.results import atomic_write_text, new_result, write_result
+from vdb_harness.kernel.errors import BadInputError, HarnessError
+from vdb_harness.kernel.results import atomic_write_text, new_result, write_result
 
 
 

@@ -1,4 +1,4 @@
-"""The ``vdb-harness`` command line: one subcommand per job (the contract is ``../shared/CLI.md``).
+"""The ``vdb-harness`` command line: one subcommand per job (the contract users rely on is ``docs/cli.md``).
 
 Subcommands live with the step of the flow they belong to and are imported only when used, so ``--help`` is
 fast. Every failure the harness understands becomes one clear message and exit code 2 (bad input or
@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 
 #: subcommand -> (module with add_arguments/run, one-line help, example)
 SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
-    "demo": ("reports.demo", "the main job: seed conformance + a short load run + a report, on embedded Milvus",
+    "demo": ("vdb_harness.jobs.demo", "the main job: seed conformance + a short load run + a report, on embedded Milvus",
              "vdb-harness demo --out results/demo"),
     "run": ("conformance.run_command", "run a scenario's flow once through the sync and the async client",
             "vdb-harness run seed_tutorial --out results/seed"),
@@ -29,9 +29,9 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
                "vdb-harness report results/load/result.json --out results/report"),
     "gate": ("reports.gate_command", "regression verdict: candidate vs baseline results",
              "vdb-harness gate --baseline base/*/result.json --candidate new/*/result.json"),
-    "capacity": ("reports.capacity_command", "the highest load that keeps the scenario's SLOs",
+    "capacity": ("vdb_harness.jobs.capacity_command", "the highest load that keeps the scenario's SLOs",
                  "vdb-harness capacity dense_search --out results/capacity"),
-    "certify": ("reports.certify_command", "release certification bundle, and its later verification",
+    "certify": ("vdb_harness.jobs.certify_command", "release certification bundle, and its later verification",
                 "vdb-harness certify --out results/cert   |   vdb-harness certify --verify results/cert"),
     "sweep": ("reports.sweep_command", "conformance ci profile across pymilvus releases: which release brought "
               "each divergence", "vdb-harness sweep --releases '2.6.2,>=3.0' --out results/sweep"),
@@ -52,7 +52,7 @@ def build_parser(available: Optional[dict[str, object]] = None) -> argparse.Argu
     """The full parser; subcommands whose module cannot be imported are listed as unavailable."""
     parser = argparse.ArgumentParser(prog="vdb-harness", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from scenarios.results import package_version
+    from vdb_harness.kernel.results import package_version
 
     parser.add_argument("--version", action="version", version=f"vdb-harness {package_version('vdb-harness')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,7 +94,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if module is None:
         print(f"vdb-harness {args.command}: not available in this build", file=sys.stderr)
         return 2
-    from scenarios.errors import HarnessError
+    from vdb_harness.kernel.errors import HarnessError
 
     try:
         return int(module.run(args))
@@ -110,7 +110,7 @@ def _error(message: str) -> None:
     try:
         from rich.text import Text
 
-        from scenarios.console import make_console
+        from vdb_harness.kernel.console import make_console
 
         make_console(stderr=True).print(Text("error: ", style="bold red") + Text(message))
     except Exception:  # noqa: BLE001 - never let error printing itself fail

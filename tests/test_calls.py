@@ -166,7 +166,7 @@ def test_an_empty_answer_fails_only_where_the_exact_truth_has_rows(tmp_path, mon
     correct for a filter no row passes, and a failure where the truth has rows."""
     from loadtests.plan import LoadPlan
     from loadtests.tasks import EMPTY
-    from scenarios.truth import task_scorers
+    from scenarios.truth.scorers import task_scorers
 
     monkeypatch.setenv("VDB_HARNESS_CACHE", str(tmp_path))
     scenario, dataset = _small("filtered")
