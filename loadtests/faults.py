@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from vdb_harness.kernel.errors import InfrastructureError
 from scenarios.targets import port_answers
+from vdb_harness.kernel.processes import pid_alive
 
 #: Seconds between two checks of the server (a dead embedded process is seen on the next check).
 CHECK_INTERVAL_S = 0.5
@@ -31,21 +32,6 @@ CONNECT_TIMEOUT_S = 2.0
 
 class ServerLostError(InfrastructureError):
     """The server went away during a load run and did not come back (exit code 2; the partial result is kept)."""
-
-
-def _pid_alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie, i.e. exited but not yet reaped, counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 @dataclass
@@ -70,7 +56,7 @@ class ServerWatch:
     def _probe(self) -> Optional[str]:
         """None when the server is there, else what is wrong with it."""
         pid = self.embedded_pid
-        if pid is not None and not _pid_alive(pid):
+        if pid is not None and not pid_alive(pid):
             return f"the embedded server process (pid {pid}) exited"
         if not port_answers(self.conn.uri, timeout=CONNECT_TIMEOUT_S):
             return f"{self.conn.uri} refuses connections"

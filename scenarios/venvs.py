@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.processes import pid_alive
 
 MARKER = "vdb-harness-venv.json"
 Progress = Callable[[str], None]
@@ -136,21 +137,11 @@ def remove_stale(root: Path) -> list[Path]:
     for tmp in root.glob(".tmp-*"):
         parts = tmp.name.split("-")
         pid = next((int(p) for p in reversed(parts[:-1]) if p.isdigit()), None)
-        if pid is None or _alive(pid):
+        if pid is None or pid_alive(pid):
             continue
         shutil.rmtree(tmp, ignore_errors=True)
         removed.append(tmp)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def site_packages(python: Path) -> Path:
