@@ -14,7 +14,6 @@ can stop the phase, and it runs whatever the workers do.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from dataclasses import dataclass, field
