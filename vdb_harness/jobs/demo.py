@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
                 break  # a later stage has nothing to stand on
     _summary(console, stages, out)
     console.print(escape(engine_line))
-    step_summary.append(summary_markdown(stages, out) + f"\n{engine_line}\n")
+    step_summary.append(summary_markdown(stages, out, engine_line))
     return verdicts.exit_code([verdicts.status_of_exit(s.exit_code) for s in stages if s.exit_code is not None])
 
 
@@ -137,12 +137,15 @@ def _stage_text(stage: Stage) -> str:
     return STATUS_MARK.get(verdicts.status_of_exit(stage.exit_code), f"exit {stage.exit_code}")
 
 
-def summary_markdown(stages: list[Stage], out: Path) -> str:
-    """The demo as Markdown (a CI job summary): one row per stage, then the report's own summary if it was made."""
+def summary_markdown(stages: list[Stage], out: Path, engine_line: str = "") -> str:
+    """The demo as Markdown (a CI job summary): one row per stage, which engine served them, then the report's own
+    summary if it was made."""
     cell = lambda text: text.replace("|", "\\|").replace("\n", " ")  # noqa: E731
     lines = ["## vdb-harness demo", "", "| stage | verdict | what it measured |", "|---|---|---|"]
     lines += [f"| {s.name} | {_stage_text(s)} | {cell(_measured(s, out))} |"
               for s in stages]
+    if engine_line:
+        lines += ["", engine_line]
     report = out / "report" / "summary.md"
     if report.exists():
         lines += ["", report.read_text(encoding="utf-8")]
