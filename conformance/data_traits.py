@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 #: Features probed besides the vector types (``vector:<DataType>``, from conformance.typed.VECTORS).
-FEATURES = ("varchar_pk", "nullable", "arrays", "text_match", "filter_templates", "function_rankers", "partitions")
+FEATURES = ("varchar_pk", "nullable", "arrays", "text_match", "filter_templates", "function_rankers", "partitions",
+            "partition_delete")
 
 
 @dataclass
@@ -212,6 +213,12 @@ def _check_feature(client: Any, name: str, feature: str, timeout: float, info: d
         client.insert(name, [info["row"](9)], partition_name="p1", timeout=timeout)
         got = client.query(name, filter=info["all"], output_fields=["n"], partition_names=["p1"], timeout=timeout)
         _expect([r["n"] for r in got] == [9], f"a query of one partition returned {got}")
+    elif feature == "partition_delete":  # after "partitions": p1 holds one row, the default partition the rest
+        before = len(client.query(name, filter=info["all"], output_fields=["n"], timeout=timeout))
+        client.delete(name, filter=info["all"], partition_name="p1", timeout=timeout)
+        left = len(client.query(name, filter=info["all"], output_fields=["n"], timeout=timeout))
+        _expect(left == before - 1, f"a delete in one partition left {left} of {before} rows (expected "
+                                    f"{before - 1}: the rows of the other partitions stay)")
     elif feature == "varchar_pk":
         got = client.get(name, ids=[info["key"](2)], output_fields=["pk"], timeout=timeout)
         _expect([r["pk"] for r in got] == [info["key"](2)], f"get by key returned {got}")

@@ -117,6 +117,8 @@ def _feature_in_use(trait: str, fields: dict[str, Any]) -> tuple[Any, bool]:
     if trait == "partitions":
         draws = _draws(ts.query_kwargs(), 20) + _draws(ts.insert_kwargs(), 10)
         return "partitions" in _setup_calls(), any(_uses(d, "Ref('tpart')") for d in draws)
+    if trait == "partition_delete":
+        return None, any(_uses(d, "partition_name") for d in _draws(ts.delete_kwargs(), 30))
     raise AssertionError(f"no check for trait {trait}")
 
 

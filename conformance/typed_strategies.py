@@ -132,10 +132,11 @@ def existing_keys(max_size: int = 4) -> st.SearchStrategy[list[str]]:
     return st.lists(st.integers(0, typed.ROWS + 2).map(typed.pk), min_size=1, max_size=max_size, unique=True)
 
 
-def partition() -> st.SearchStrategy[dict[str, Any]]:
-    """Nothing, the partition ``tpart`` or ``_default`` as ``partition_name`` (where the server has partitions)."""
+def partition(trait: str = "partitions") -> st.SearchStrategy[dict[str, Any]]:
+    """Nothing, the partition ``tpart`` or ``_default`` as ``partition_name`` (where the server has ``trait``:
+    partitions, or for a delete, deleting in one partition only)."""
     return deferred(lambda: st.sampled_from([{}, {"partition_name": TPART}, {"partition_name": "_default"}])
-                    if has("partitions") else st.just({}), "partition")
+                    if has("partitions") and has(trait) else st.just({}), f"partition:{trait}")
 
 
 def partitions() -> st.SearchStrategy[dict[str, Any]]:
@@ -238,7 +239,7 @@ def upsert_kwargs() -> st.SearchStrategy[dict[str, Any]]:
 def delete_kwargs() -> st.SearchStrategy[dict[str, Any]]:
     """``delete`` by keys or by (template) filter, in a partition or not."""
     by = st.one_of(existing_keys().map(lambda ks: {"ids": ks}), filter_kwargs())
-    return st.builds(lambda b, p: {"collection_name": T, **b, **p}, by, partition())
+    return st.builds(lambda b, p: {"collection_name": T, **b, **p}, by, partition("partition_delete"))
 
 
 def get_kwargs() -> st.SearchStrategy[dict[str, Any]]:

@@ -162,7 +162,10 @@ MUTANTS: list[tuple[str, str, dict[str, Any], Optional[str], Optional[Callable[[
      with_key("partition_names", "hybrid_search")),
     ("ignores partition_name", "insert", {"before": drop_kwarg("partition_name")}, "partitions", None),
     ("ignores partition_name", "upsert", {"before": drop_kwarg("partition_name")}, "partitions", None),
-    ("ignores partition_name", "delete", {"before": drop_kwarg("partition_name")}, "partitions", None),
+    # only a server that deletes in the named partition alone can tell (Milvus Lite 3.2.2 deletes in every one);
+    # narrowed to the typed deletes that name a partition (a minority of its few ci draws)
+    ("ignores partition_name", "delete", {"before": drop_kwarg("partition_name")}, "partition_delete",
+     with_key("partition_name", "delete")),
     ("mangles a JSON field", "query", {"after": mangled_json}, None, None),
     ("mangles a JSON field", "search", {"after": mangled_json}, None, typed_only("search")),
     ("array ints as floats", "get", {"after": array_ints_as_floats}, "arrays", None),
