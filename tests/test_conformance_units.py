@@ -132,7 +132,10 @@ def test_a_spec_needing_what_the_server_lacks_is_unsupported_with_the_reason() -
     why = lacking_need("lite25", (Need.COLLECTION, Need.PARTITION))
     assert why and "partition" in why and "create_partition" in why
     names = [f["name"] for f in trait_findings("lite25")]
-    assert "lite25: filter_templates left out" in names and trait_findings("lite3") == []
+    assert "lite25: filter_templates left out" in names
+    # the static tables list nothing for Lite 3 (what a live server lacks is measured: data_traits' findings, which
+    # depend on the server this session measured, are left out of this unit check)
+    assert not [f for f in trait_findings("lite3") if f["name"].startswith("lite3:")]
 
 
 def test_resolving_names_keeps_pymilvus_objects_that_subclass_list() -> None:
