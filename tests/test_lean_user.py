@@ -9,48 +9,22 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from scenarios.targets import Connection
+from tests import scenario_files
 
 ROWS, QUERIES, DIM, K = 3000, 40, 16, 10
 
 
 def scenario_text(name: str, tasks: str) -> str:
     """An IVF_FLAT collection searched with nprobe 1 (recall below 1, so equal recall is a real comparison)."""
-    return textwrap.dedent(f"""
-        name = "{name}"
-        [dataset]
-        kind = "generated"
-        generator = "gaussian"
-        rows = {ROWS}
-        queries = {QUERIES}
-        seed = 7
-        [collection]
-        name = "{name}"
-        fields = [
-          {{ name = "id", type = "INT64", primary = true }},
-          {{ name = "vector", type = "FLOAT_VECTOR", dim = {DIM} }},
-          {{ name = "pct", type = "INT64" }},
-        ]
-        [[indexes]]
-        field = "vector"
-        index_type = "IVF_FLAT"
-        metric = "L2"
-        params = {{ nlist = 32 }}
-        [workload]
-        top_k = {K}
-        consistency_level = "Strong"
-        insert_batch_size = 3000
-        {tasks}
-        [load]
-        users = 1
-        spawn_rate = 10
-        run_time = "4s"
-        """)
+    return scenario_files.scenario_text(
+        name, rows=ROWS, queries=QUERIES, dim=DIM, seed=7, index="IVF_FLAT", params={"nlist": 32}, pct=True,
+        workload={"top_k": K, "consistency_level": "Strong", "insert_batch_size": 3000}, tasks=tasks,
+        load={"users": 1, "spawn_rate": 10, "run_time": "4s"})
 
 
 SEARCH_TASKS = """
