@@ -37,10 +37,12 @@ def toml_table(header: str, values: dict[str, Any]) -> str:
 
 def scenario_text(name: str, *, rows: int, queries: int, dim: int, seed: int | None = None,
                   index: str = "FLAT", metric: str = "L2", params: dict[str, Any] | None = None,
-                  pct: bool = False, workload: dict[str, Any] | None = None, tasks: str = DENSE_SEARCH,
+                  pct: bool = False, more_fields: list[dict[str, Any]] = (), dataset: dict[str, Any] | None = None,
+                  more_indexes: list[dict[str, Any]] = (), workload: dict[str, Any] | None = None, tasks: str = DENSE_SEARCH,
                   load: dict[str, Any] | None = None, load_extra: str = "", tail: str = "") -> str:
     """A scenario over ``rows`` gaussian vectors of ``dim`` (plus an INT64 ``pct`` column when ``pct``).
 
+    ``more_fields``, ``dataset`` (more ``[dataset]`` keys) and ``more_indexes`` extend the collection.
     ``tasks`` is the ``[[workload.tasks]]`` TOML text, ``load`` the ``[load]`` keys (no ``[load]`` table when None),
     ``load_extra`` more ``[load]`` lines as text and ``tail`` any further tables (``[slo]``...).
     """
@@ -48,12 +50,14 @@ def scenario_text(name: str, *, rows: int, queries: int, dim: int, seed: int | N
               {"name": "vector", "type": "FLOAT_VECTOR", "dim": dim}]
     if pct:
         fields.append({"name": "pct", "type": "INT64"})
+    fields += more_fields
     parts = [
         f"name = {toml_value(name)}\n",
         toml_table("dataset", {"kind": "generated", "generator": "gaussian", "rows": rows, "queries": queries,
-                               "seed": seed}),
+                               "seed": seed, **(dataset or {})}),
         toml_table("collection", {"name": name, "fields": fields}),
         toml_table("[indexes]", {"field": "vector", "index_type": index, "metric": metric, "params": params}),
+        *(toml_table("[indexes]", extra) for extra in more_indexes),
         toml_table("workload", workload or {}),
         textwrap.dedent(tasks).strip() + "\n",
     ]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from scenarios.targets import Connection
+from tests import scenario_files
 from tests.processes import free_port
 
 pytestmark = pytest.mark.server
@@ -23,40 +24,12 @@ pytestmark = pytest.mark.server
 ROWS, QUERIES, DIM, K = 4000, 60, 32, 10
 
 
-def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "") -> str:
+def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "", **more: Any) -> str:
     """A small scenario: ROWS gaussian vectors of DIM, a pct INT64 column for filters."""
-    param_text = ", ".join(f"{k} = {v}" for k, v in params.items())
-    return textwrap.dedent(f"""
-        name = "{name}"
-        [dataset]
-        kind = "generated"
-        generator = "gaussian"
-        rows = {ROWS}
-        queries = {QUERIES}
-        seed = 11
-        [collection]
-        name = "{name}"
-        fields = [
-          {{ name = "id", type = "INT64", primary = true }},
-          {{ name = "vector", type = "FLOAT_VECTOR", dim = {DIM} }},
-          {{ name = "pct", type = "INT64" }},
-        ]
-        [[indexes]]
-        field = "vector"
-        index_type = "{index}"
-        metric = "L2"
-        params = {{ {param_text} }}
-        [workload]
-        top_k = {K}
-        consistency_level = "Strong"
-        insert_batch_size = 2000
-        {tasks}
-        [load]
-        users = 2
-        spawn_rate = 50
-        run_time = "4s"
-        {load}
-        """)
+    return scenario_files.scenario_text(
+        name, rows=ROWS, queries=QUERIES, dim=DIM, seed=11, index=index, params=params, pct=True,
+        workload={"top_k": K, "consistency_level": "Strong", "insert_batch_size": 2000}, tasks=tasks,
+        load={"users": 2, "spawn_rate": 50, "run_time": "4s"}, load_extra=load, **more)
 
 
 def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout: float = 180) -> dict:
@@ -286,16 +259,15 @@ HYBRID_TASKS = """
     """
 
 
-def _with_sparse(text: str) -> str:
-    text = text.replace('{ name = "pct", type = "INT64" },',
-                        '{ name = "pct", type = "INT64" },\n  { name = "sparse", type = "SPARSE_FLOAT_VECTOR" },')
-    text = text.replace("seed = 11", "seed = 11\nsparse_dim = 500\nsparse_nnz = 12")
-    return text + '\n[[indexes]]\nfield = "sparse"\nindex_type = "AUTOINDEX"\nmetric = "IP"\n'
+#: A sparse vector column with an AUTOINDEX (which Milvus Lite may refuse) next to the dense one.
+SPARSE = {"more_fields": [{"name": "sparse", "type": "SPARSE_FLOAT_VECTOR"}],
+          "dataset": {"sparse_dim": 500, "sparse_nnz": 12},
+          "more_indexes": [{"field": "sparse", "index_type": "AUTOINDEX", "metric": "IP"}]}
 
 
 def test_hybrid_and_sparse_recall_on_async_workers_with_index_fallback(milvus: Connection, tmp_path: Path) -> None:
     path = tmp_path / "hybrid.toml"
-    path.write_text(_with_sparse(scenario_text("load_hybrid", "FLAT", {}, HYBRID_TASKS, "max_requests = 300")))
+    path.write_text(scenario_text("load_hybrid", "FLAT", {}, HYBRID_TASKS, "max_requests = 300", **SPARSE))
     result = load_cli(milvus, path, tmp_path / "out", "--client", "async", "--processes", "2")
     load = result["load"]
     sparse_index = next(i for i in load["prepare"]["indexes"] if i["field"] == "sparse")
