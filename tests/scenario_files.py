@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 #: The one task most scenarios run.
-DENSE_SEARCH = """
-[[workload.tasks]]
-kind = "dense_search"
-"""
+DENSE_SEARCH = [{"kind": "dense_search"}]
 
 
 def toml_value(value: Any) -> str:
@@ -38,13 +35,14 @@ def toml_table(header: str, values: dict[str, Any]) -> str:
 def scenario_text(name: str, *, rows: int, queries: int, dim: int, seed: int | None = None,
                   index: str = "FLAT", metric: str = "L2", params: dict[str, Any] | None = None,
                   pct: bool = False, more_fields: list[dict[str, Any]] = (), dataset: dict[str, Any] | None = None,
-                  more_indexes: list[dict[str, Any]] = (), workload: dict[str, Any] | None = None, tasks: str = DENSE_SEARCH,
+                  more_indexes: list[dict[str, Any]] = (), workload: dict[str, Any] | None = None,
+                  tasks: str | Sequence[dict[str, Any]] = DENSE_SEARCH,
                   load: dict[str, Any] | None = None, load_extra: str = "", tail: str = "") -> str:
     """A scenario over ``rows`` gaussian vectors of ``dim`` (plus an INT64 ``pct`` column when ``pct``).
 
     ``more_fields``, ``dataset`` (more ``[dataset]`` keys) and ``more_indexes`` extend the collection.
-    ``tasks`` is the ``[[workload.tasks]]`` TOML text, ``load`` the ``[load]`` keys (no ``[load]`` table when None),
-    ``load_extra`` more ``[load]`` lines as text and ``tail`` any further tables (``[slo]``...).
+    ``tasks`` are the ``[[workload.tasks]]`` (their keys, or TOML text), ``load`` the ``[load]`` keys (no ``[load]``
+    table when None), ``load_extra`` more ``[load]`` lines as text and ``tail`` any further tables (``[slo]``...).
     """
     fields = [{"name": "id", "type": "INT64", "primary": True},
               {"name": "vector", "type": "FLOAT_VECTOR", "dim": dim}]
@@ -59,7 +57,8 @@ def scenario_text(name: str, *, rows: int, queries: int, dim: int, seed: int | N
         toml_table("[indexes]", {"field": "vector", "index_type": index, "metric": metric, "params": params}),
         *(toml_table("[indexes]", extra) for extra in more_indexes),
         toml_table("workload", workload or {}),
-        textwrap.dedent(tasks).strip() + "\n",
+        textwrap.dedent(tasks).strip() + "\n" if isinstance(tasks, str)
+        else "".join(toml_table("[workload.tasks]", task) for task in tasks),
     ]
     if load is not None:
         parts.append(toml_table("load", load))

@@ -42,16 +42,9 @@ def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout
 
 
 def test_flat_index_gives_recall_exactly_one_and_stats_agree_with_locust(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_10pct"
-        filter = "pct < 10"
-        [[workload.tasks]]
-        kind = "get"
-        """
+    tasks = [{"kind": "dense_search"},
+             {"kind": "filtered_search", "name": "filtered_10pct", "filter": "pct < 10"},
+             {"kind": "get"}]
     path = tmp_path / "flat.toml"
     path.write_text(scenario_text("load_flat", "FLAT", {}, tasks, 'serial_phase = "2s"\nmax_requests = 400'))
     result = load_cli(milvus, path, tmp_path / "out")
@@ -100,11 +93,7 @@ def _independent_recall(milvus: Connection, scenario_path: Path, nprobe: int) ->
 
 
 def test_approximate_index_recall_equals_an_independent_computation(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        search_params = { nprobe = 1 }
-        """
+    tasks = [{"kind": "dense_search", "search_params": {"nprobe": 1}}]
     path = tmp_path / "ivf.toml"
     path.write_text(scenario_text("load_ivf", "IVF_FLAT", {"nlist": 64}, tasks))
     # one user, exactly one request per query (the phase stops when the request budget is used)
@@ -171,10 +160,7 @@ LATENCY_FLOOR_MS = 5.0
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
 def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connection, tmp_path: Path,
                                                                 client_kind: str) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        """
+    tasks = [{"kind": "dense_search"}]
     path = tmp_path / "lat.toml"
     path.write_text(scenario_text("load_latency", "FLAT", {}, tasks))
     load_cli(milvus, path, tmp_path / "prep", "--prepare-only")
@@ -192,15 +178,8 @@ def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connecti
 
 
 def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        weight = 3
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_50pct"
-        filter = "pct < 50"
-        """
+    tasks = [{"kind": "dense_search", "weight": 3},
+             {"kind": "filtered_search", "name": "filtered_50pct", "filter": "pct < 50"}]
     path = tmp_path / "dist.toml"
     path.write_text(scenario_text("load_dist", "FLAT", {}, tasks))
     load_cli(milvus, path, tmp_path / "prep", "--prepare-only")
@@ -241,22 +220,12 @@ def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection,
 
 
 
-HYBRID_TASKS = """
-    [[workload.tasks]]
-    kind = "hybrid_search"
-    name = "hybrid_rrf"
-    fields = ["vector", "sparse"]
-    route_limit = 20
-    ranker = { kind = "rrf" }
-    [[workload.tasks]]
-    kind = "hybrid_search"
-    name = "hybrid_weighted"
-    fields = ["vector", "sparse"]
-    route_limit = 20
-    ranker = { kind = "weighted", weights = [0.6, 0.4] }
-    [[workload.tasks]]
-    kind = "sparse_search"
-    """
+HYBRID_TASKS = [
+    {"kind": "hybrid_search", "name": "hybrid_rrf", "fields": ["vector", "sparse"], "route_limit": 20,
+     "ranker": {"kind": "rrf"}},
+    {"kind": "hybrid_search", "name": "hybrid_weighted", "fields": ["vector", "sparse"], "route_limit": 20,
+     "ranker": {"kind": "weighted", "weights": [0.6, 0.4]}},
+    {"kind": "sparse_search"}]
 
 
 #: A sparse vector column with an AUTOINDEX (which Milvus Lite may refuse) next to the dense one.
@@ -283,23 +252,11 @@ def test_hybrid_and_sparse_recall_on_async_workers_with_index_fallback(milvus: C
 
 
 def test_writes_in_the_mix_are_scored_live_and_flat_stays_exact(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        weight = 3
-        [[workload.tasks]]
-        kind = "insert"
-        batch_size = 10
-        [[workload.tasks]]
-        kind = "upsert"
-        batch_size = 5
-        [[workload.tasks]]
-        kind = "delete"
-        batch_size = 5
-        [[workload.tasks]]
-        kind = "query"
-        filter = "pct == 3"
-        """
+    tasks = [{"kind": "dense_search", "weight": 3},
+             {"kind": "insert", "batch_size": 10},
+             {"kind": "upsert", "batch_size": 5},
+             {"kind": "delete", "batch_size": 5},
+             {"kind": "query", "filter": "pct == 3"}]
     path = tmp_path / "rw.toml"
     path.write_text(scenario_text("load_rw", "FLAT", {}, tasks, 'shape = "ladder"\nsteps = [1, 3]\nstep_time = "2s"'))
     result = load_cli(milvus, path, tmp_path / "out")
