@@ -27,24 +27,11 @@ def scenario_text(name: str, tasks: str) -> str:
         load={"users": 1, "spawn_rate": 10, "run_time": "4s"})
 
 
-SEARCH_TASKS = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        search_params = { nprobe = 1 }
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_30pct"
-        filter = "pct < 30"
-        search_params = { nprobe = 1 }
-        [[workload.tasks]]
-        kind = "get"
-        batch_size = 3
-        [[workload.tasks]]
-        kind = "query"
-        name = "count_small"
-        filter = "pct < 5"
-        output_fields = ["count(*)"]
-        """
+SEARCH_TASKS = [{"kind": "dense_search", "search_params": {"nprobe": 1}},
+                {"kind": "filtered_search", "name": "filtered_30pct", "filter": "pct < 30",
+                 "search_params": {"nprobe": 1}},
+                {"kind": "get", "batch_size": 3},
+                {"kind": "query", "name": "count_small", "filter": "pct < 5", "output_fields": ["count(*)"]}]
 
 #: One client kind over the scenario in a child process: per task, requests/failures and per query the recall of
 #: each distinct answer (the tracker's memo), plus each call's reported and independently timed latency.
@@ -136,12 +123,7 @@ def test_lean_user_scores_the_same_recall_as_the_pymilvus_user(milvus: Connectio
 
 @pytest.mark.server
 def test_load_command_runs_the_lean_client(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        [[workload.tasks]]
-        kind = "get"
-        """
+    tasks = [{"kind": "dense_search"}, {"kind": "get"}]
     path = tmp_path / "lean_cli.toml"
     path.write_text(scenario_text("lean_cli", tasks))
     out = tmp_path / "out"
@@ -158,12 +140,7 @@ def test_load_command_runs_the_lean_client(milvus: Connection, tmp_path: Path) -
 
 @pytest.mark.server
 def test_lean_user_reports_a_server_error_as_the_pymilvus_user_does(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "query"
-        name = "bad_filter"
-        filter = "no_such_field < 3"
-        """
+    tasks = [{"kind": "query", "name": "bad_filter", "filter": "no_such_field < 3"}]
     path = tmp_path / "lean_err.toml"
     path.write_text(scenario_text("lean_error", tasks))
     prep = load_cli(milvus, path, tmp_path / "prep", "--prepare-only")
