@@ -177,18 +177,9 @@ def test_tracker_scores_live_tasks_and_keeps_a_mergeable_recall_series() -> None
 
 SCENARIO = scenario_files.scenario_text(
     "live_rw", rows=3000, queries=50, dim=16, seed=5,
-    workload={"top_k": 10, "consistency_level": "Strong", "insert_batch_size": 3000}, tasks="""
-        [[workload.tasks]]
-        kind = "dense_search"
-        weight = 3
-        [[workload.tasks]]
-        kind = "insert"
-        batch_size = 40
-        weight = 2
-        [[workload.tasks]]
-        kind = "delete"
-        batch_size = 20
-        """, load={"users": 4, "spawn_rate": 50, "run_time": "6s"})
+    workload={"top_k": 10, "consistency_level": "Strong", "insert_batch_size": 3000}, tasks=[
+        {"kind": "dense_search", "weight": 3}, {"kind": "insert", "batch_size": 40, "weight": 2},
+        {"kind": "delete", "batch_size": 20}], load={"users": 4, "spawn_rate": 50, "run_time": "6s"})
 
 
 @pytest.mark.server
