@@ -27,17 +27,9 @@ from tests.scenario_files import scenario_text  # noqa: E402
 gevent_grpc.enable()  # before any gRPC channel
 
 SCENARIO = scenario_text("bench_soak", rows=5000, queries=500, dim=32, seed=5, pct=True, workload={"top_k": 10},
-                         tasks="""
-    [[workload.tasks]]
-    kind = "dense_search"
-    weight = 3
-    [[workload.tasks]]
-    kind = "filtered_search"
-    name = "filtered_20pct"
-    filter = "pct < 20"
-    [[workload.tasks]]
-    kind = "get"
-    """)
+                         tasks=[{"kind": "dense_search", "weight": 3},
+                             {"kind": "filtered_search", "name": "filtered_20pct", "filter": "pct < 20"},
+                             {"kind": "get"}])
 
 
 def rss_mb() -> float:
