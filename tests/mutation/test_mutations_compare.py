@@ -17,7 +17,6 @@ from conformance.check import check_method
 from conformance.registry import MethodSpec
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
 from tests.mutation.faults import Faulty
 
 pytestmark = pytest.mark.server
@@ -134,12 +133,6 @@ def reproducible_draws() -> Iterator[None]:
     settings.load_profile("ci")
     yield
     settings.load_profile(previous)
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 @pytest.mark.parametrize("label,method,fault,expect,narrow", MUTANTS,

@@ -18,7 +18,6 @@ from conformance.check import check_method
 from conformance.registry import MethodSpec
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
 from tests.mutation.faults import Faulty, drop_kwarg
 
 pytestmark = pytest.mark.server
@@ -195,12 +194,6 @@ def default_profile() -> Iterator[None]:
     settings.load_profile("ci-no-shrink")
     yield
     settings.load_profile(previous)
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 @pytest.mark.parametrize("label,method,fault,trait,narrow", MUTANTS,
