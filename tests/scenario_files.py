@@ -34,8 +34,8 @@ def toml_table(header: str, values: dict[str, Any]) -> str:
 
 def scenario_text(name: str, *, rows: int, queries: int, dim: int, seed: int | None = None,
                   index: str = "FLAT", metric: str = "L2", params: dict[str, Any] | None = None,
-                  pct: bool = False, more_fields: list[dict[str, Any]] = (), dataset: dict[str, Any] | None = None,
-                  more_indexes: list[dict[str, Any]] = (), workload: dict[str, Any] | None = None,
+                  pct: bool = False, more_fields: Sequence[dict[str, Any]] = (), dataset: dict[str, Any] | None = None,
+                  more_indexes: Sequence[dict[str, Any]] = (), workload: dict[str, Any] | None = None,
                   tasks: str | Sequence[dict[str, Any]] = DENSE_SEARCH,
                   load: dict[str, Any] | None = None, load_extra: str = "", tail: str = "") -> str:
     """A scenario over ``rows`` gaussian vectors of ``dim`` (plus an INT64 ``pct`` column when ``pct``).
