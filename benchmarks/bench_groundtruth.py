@@ -9,7 +9,6 @@ covers our temporaries only, not the input arrays.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import tracemalloc
@@ -20,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._args import size_parser  # noqa: E402
 from scenarios.truth.exact import default_chunk_rows, exact_topk  # noqa: E402
 from scenarios.model import Metric  # noqa: E402
 from scenarios.truth.recall import RecallScorer  # noqa: E402
@@ -47,11 +47,7 @@ def peak_bytes(fn: Callable[[], object]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print a table."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--dim", type=int, default=128)
-    ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--k", type=int, default=100)
+    ap = size_parser(__doc__, rows=100_000, dim=128, queries=1000, k=100)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--score-calls", type=int, default=20_000)
     args = ap.parse_args(argv)

@@ -16,7 +16,6 @@ anonymous RSS growth exceeds ``--budget-mb`` or a checked query disagrees.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import threading
@@ -27,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._args import size_parser  # noqa: E402
 from scenarios.truth.exact import WORKING_BYTES, exact_topk  # noqa: E402
 from scenarios.model import Metric  # noqa: E402
 
@@ -75,11 +75,7 @@ def write_train(path: Path, rows: int, dim: int, seed: int, chunk: int = 100_000
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the numbers."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--dim", type=int, default=128)
-    ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--k", type=int, default=100)
+    ap = size_parser(__doc__, rows=1_000_000, dim=128, queries=1000, k=100)
     ap.add_argument("--metric", choices=[m.value for m in Metric], default="L2")
     ap.add_argument("--budget-mb", type=float, default=400.0,
                     help="fail when exact_topk's peak anonymous memory growth exceeds this (default 400)")

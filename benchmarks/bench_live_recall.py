@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._args import size_parser  # noqa: E402
 from loadtests.recall_tracker import RecallTracker  # noqa: E402
 from scenarios.truth.exact import exact_topk  # noqa: E402
 from scenarios.truth.live import LiveTaskTruth, LiveTruth  # noqa: E402
@@ -131,11 +132,7 @@ def run_live(scorer: RecallScorer, events: list[tuple], rows: int, k: int) -> tu
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the side-by-side table."""
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=20_000)
-    ap.add_argument("--dim", type=int, default=64)
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--k", type=int, default=10)
+    ap = size_parser(__doc__, rows=20_000, dim=64, queries=200, k=10)
     ap.add_argument("--searches", type=int, default=10_000)
     ap.add_argument("--write-every", type=int, default=4, help="one write per this many searches")
     ap.add_argument("--batch", type=int, default=50, help="rows per write")

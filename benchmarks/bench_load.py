@@ -37,29 +37,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from vdb_harness.cli_common import add_target_flags, target_from_args
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.scenario_files import scenario_text  # noqa: E402
+from vdb_harness.cli_common import add_target_flags, target_from_args  # noqa: E402
 
 #: A light collection (a few ms per search), so client-side overhead is visible next to the server's work.
-SCENARIO_TOML = """
-name = "bench_load"
-[dataset]
-kind = "generated"
-generator = "gaussian"
-rows = 5000
-queries = 200
-seed = 1
-[collection]
-name = "bench_load"
-fields = [{ name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 32 }]
-[[indexes]]
-field = "vector"
-index_type = "FLAT"
-metric = "L2"
-[workload]
-top_k = 10
-[[workload.tasks]]
-kind = "dense_search"
-"""
+SCENARIO_TOML = scenario_text("bench_load", rows=5000, queries=200, dim=32, seed=1, workload={"top_k": 10})
 SCENARIO = str(Path(tempfile.gettempdir()) / "vdb_harness_bench_load.toml")
 #: Seconds every variant runs before its measured window opens.
 WARMUP_S = 1.5

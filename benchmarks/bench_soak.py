@@ -17,43 +17,19 @@ import argparse
 import gc
 import os
 import sys
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from loadtests import gevent_grpc  # noqa: E402
+from tests.scenario_files import scenario_text  # noqa: E402
 
 gevent_grpc.enable()  # before any gRPC channel
 
-SCENARIO = textwrap.dedent("""
-    name = "bench_soak"
-    [dataset]
-    kind = "generated"
-    generator = "gaussian"
-    rows = 5000
-    queries = 500
-    seed = 5
-    [collection]
-    name = "bench_soak"
-    fields = [{ name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 32 },
-              { name = "pct", type = "INT64" }]
-    [[indexes]]
-    field = "vector"
-    index_type = "FLAT"
-    metric = "L2"
-    [workload]
-    top_k = 10
-    [[workload.tasks]]
-    kind = "dense_search"
-    weight = 3
-    [[workload.tasks]]
-    kind = "filtered_search"
-    name = "filtered_20pct"
-    filter = "pct < 20"
-    [[workload.tasks]]
-    kind = "get"
-    """)
+SCENARIO = scenario_text("bench_soak", rows=5000, queries=500, dim=32, seed=5, pct=True, workload={"top_k": 10},
+                         tasks=[{"kind": "dense_search", "weight": 3},
+                             {"kind": "filtered_search", "name": "filtered_20pct", "filter": "pct < 20"},
+                             {"kind": "get"}])
 
 
 def rss_mb() -> float:

@@ -7,7 +7,6 @@ The template-filter crash is checked on a throwaway server of the same kind, nev
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 from pymilvus import DataType, MilvusClient
@@ -49,10 +48,7 @@ def _dies(server, action) -> bool:  # type: ignore[no-untyped-def]
     """Whether ``server`` is gone within 10 s after ``action`` (which must fail)."""
     with pytest.raises(Exception):
         action()
-    deadline = time.monotonic() + 10
-    while server.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return not server.alive()
+    return server.gone_within(10)
 
 
 def test_lite25_still_dies_on_a_template_like_filter(milvus, runner) -> None:  # type: ignore[no-untyped-def]

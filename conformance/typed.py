@@ -147,34 +147,35 @@ def _traits() -> Any:
     return _ACTIVE[0]
 
 
+def _server_has(trait: str) -> bool:
+    """Whether the active server's traits list ``trait`` (False when none are active)."""
+    traits = _traits()
+    return traits is not None and traits.has(trait)
+
+
 def vectors() -> list[VectorType]:
     """The vector fields of ``typed`` on this server (FLOAT always; the others where the server takes them)."""
-    traits = _traits()
-    return [v for v in VECTORS if v.dtype == "FLOAT_VECTOR" or (traits is not None and traits.has(v.trait))]
+    return [v for v in VECTORS if v.dtype == "FLOAT_VECTOR" or _server_has(v.trait)]
 
 
 def nullable_on() -> bool:
     """Whether ``typed`` has its nullable fields on this server."""
-    traits = _traits()
-    return traits is not None and traits.has("nullable")
+    return _server_has("nullable")
 
 
 def arrays_on() -> bool:
     """Whether ``typed`` has its array fields on this server."""
-    traits = _traits()
-    return traits is not None and traits.has("arrays")
+    return _server_has("arrays")
 
 
 def partitions_on() -> bool:
     """Whether ``typed`` has its partition ``tpart`` on this server."""
-    traits = _traits()
-    return traits is not None and traits.has("partitions")
+    return _server_has("partitions")
 
 
 def text_match_on() -> bool:
     """Whether ``s_text`` has an analyzer and match index (text_match filters) on this server."""
-    traits = _traits()
-    return traits is not None and traits.has("text_match")
+    return _server_has("text_match")
 
 
 def pk(i: int) -> str:

@@ -162,6 +162,16 @@ class EmbeddedMilvus:
         """True while the child process runs (a crash is seen here at once)."""
         return self._proc is not None and self._proc.poll() is None
 
+    def gone_within(self, seconds: float) -> bool:
+        """True once the child has exited (or never started), False if it still runs after ``seconds``."""
+        if self._proc is None:
+            return True
+        try:
+            self._proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
     def exit_code(self) -> Optional[int]:
         """The child's exit code once it has died or been stopped, else None."""
         return None if self._proc is None else self._proc.poll()

@@ -11,28 +11,10 @@ from pathlib import Path
 import pytest
 
 from scenarios.targets import Connection
+from tests import scenario_files
 
-SCENARIO = """
-name = "cap_small"
-[dataset]
-kind = "generated"
-generator = "gaussian"
-rows = 1000
-queries = 30
-[collection]
-name = "cap_small"
-fields = [ { name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 8 } ]
-[[indexes]]
-field = "vector"
-index_type = "FLAT"
-metric = "L2"
-[workload]
-[[workload.tasks]]
-kind = "dense_search"
-[slo]
-p99_ms = 10000
-recall_floor = 0.99
-"""
+SCENARIO = scenario_files.scenario_text(
+    "cap_small", rows=1000, queries=30, dim=8, tail="[slo]\np99_ms = 10000\nrecall_floor = 0.99")
 
 
 @pytest.mark.timeout(300)

@@ -7,49 +7,20 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from scenarios.targets import Connection
+from tests.processes import free_port
+from tests import scenario_files
 
-SCENARIO = textwrap.dedent("""
-    name = "dist_cli"
-    [dataset]
-    kind = "generated"
-    generator = "gaussian"
-    rows = 1500
-    queries = 40
-    seed = 4
-    [collection]
-    name = "dist_cli"
-    fields = [{ name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 16 }]
-    [[indexes]]
-    field = "vector"
-    index_type = "FLAT"
-    metric = "L2"
-    [workload]
-    top_k = 5
-    consistency_level = "Strong"
-    [[workload.tasks]]
-    kind = "dense_search"
-    [load]
-    users = 2
-    spawn_rate = 50
-    run_time = "4s"
-    max_requests = 3000
-    """)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+SCENARIO = scenario_files.scenario_text(
+    "dist_cli", rows=1500, queries=40, dim=16, seed=4, workload={"top_k": 5, "consistency_level": "Strong"},
+    load={"users": 2, "spawn_rate": 50, "run_time": "4s", "max_requests": 3000})
 
 
 def _cli(*args: str) -> list[str]:
@@ -91,7 +62,7 @@ def test_bad_distribution_flags_are_one_message_exit_2(scenario: Path, tmp_path:
 @pytest.mark.server
 def test_workers_that_never_arrive_time_out_with_exit_2(milvus: Connection, scenario: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    port = _free_port()
+    port = free_port()
     t0 = time.monotonic()
     proc = subprocess.run(_cli(str(scenario), "--target", milvus.uri, "--master", "--expect-workers", "2",
                                "--expect-workers-timeout", "3", "--master-bind-host", "127.0.0.1",
@@ -111,7 +82,7 @@ def test_workers_that_never_arrive_time_out_with_exit_2(milvus: Connection, scen
 def test_master_and_two_workers_on_loopback_merge_like_processes(milvus: Connection, scenario: Path,
                                                                  tmp_path: Path) -> None:
     out = tmp_path / "out"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     logs = [open(tmp_path / f"{name}.log", "w") for name in ("master", "w1", "w2")]
     master = subprocess.Popen(_cli(str(scenario), "--target", milvus.uri, "--master", "--expect-workers", "2",
@@ -157,7 +128,7 @@ def test_a_worker_that_disappears_mid_run_fails_the_master_with_exit_2(milvus: C
     import signal
 
     out = tmp_path / "out"
-    port = _free_port()
+    port = free_port()
     master_log = tmp_path / "master.log"
     with open(master_log, "w") as mlog, open(tmp_path / "w.log", "w") as wlog:
         master = subprocess.Popen(_cli(str(scenario), "--target", milvus.uri, "--master", "--expect-workers", "1",

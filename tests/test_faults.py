@@ -14,7 +14,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Callable, Optional
@@ -22,6 +21,7 @@ from typing import Callable, Optional
 import pytest
 
 from scenarios.embedded import EmbeddedMilvus
+from tests import scenario_files
 from tests.processes import alive, free_port, gone_within, port_free
 
 pytestmark = pytest.mark.server
@@ -50,31 +50,8 @@ class Progress:
 def scenario(tmp_path: Path, name: str, load: str) -> Path:
     """A small search-only scenario whose load phase would run long: each test's fault ends it."""
     path = tmp_path / f"{name}.toml"
-    path.write_text(textwrap.dedent(f"""
-        name = "{name}"
-        [dataset]
-        kind = "generated"
-        generator = "gaussian"
-        rows = 2000
-        queries = 50
-        seed = 3
-        [collection]
-        name = "{name}"
-        fields = [{{ name = "id", type = "INT64", primary = true }},
-                  {{ name = "vector", type = "FLOAT_VECTOR", dim = 16 }}]
-        [[indexes]]
-        field = "vector"
-        index_type = "FLAT"
-        metric = "L2"
-        [workload]
-        top_k = 5
-        [[workload.tasks]]
-        kind = "dense_search"
-        [load]
-        users = 2
-        spawn_rate = 50
-        """) + textwrap.dedent(load))
-    return path
+    return scenario_files.write_scenario(path, name, rows=2000, queries=50, dim=16, seed=3, workload={"top_k": 5},
+                                         load={"users": 2, "spawn_rate": 50}, load_extra=load)
 
 
 class LoadProcess:

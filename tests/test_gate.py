@@ -19,6 +19,7 @@ from reports.inputs import load as inputs_load
 from reports.policy import Policy
 from reports.synthetic import conformance_result, load_result, run_set
 from vdb_harness.kernel.results import write_result
+from tests import scenario_files
 
 TRIALS = 150
 RUNS = 5
@@ -321,30 +322,9 @@ def test_interval_series_follow_the_schema() -> None:
     assert list(validator.iter_errors(doc))
 
 
-GATE_SCENARIO = """
-name = "gate_pair"
-[dataset]
-kind = "generated"
-generator = "gaussian"
-rows = 1500
-queries = 50
-seed = 2
-[collection]
-name = "gate_pair"
-fields = [{ name = "id", type = "INT64", primary = true }, { name = "vector", type = "FLOAT_VECTOR", dim = 16 }]
-[[indexes]]
-field = "vector"
-index_type = "FLAT"
-metric = "L2"
-[workload]
-top_k = 5
-[[workload.tasks]]
-kind = "dense_search"
-[load]
-users = 2
-spawn_rate = 50
-run_time = "14s"
-"""
+GATE_SCENARIO = scenario_files.scenario_text(
+    "gate_pair", rows=1500, queries=50, dim=16, seed=2, workload={"top_k": 5},
+    load={"users": 2, "spawn_rate": 50, "run_time": "14s"})
 
 
 @pytest.mark.server

@@ -9,68 +9,29 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from scenarios.targets import Connection
+from tests import scenario_files
 
 ROWS, QUERIES, DIM, K = 3000, 40, 16, 10
 
 
 def scenario_text(name: str, tasks: str) -> str:
     """An IVF_FLAT collection searched with nprobe 1 (recall below 1, so equal recall is a real comparison)."""
-    return textwrap.dedent(f"""
-        name = "{name}"
-        [dataset]
-        kind = "generated"
-        generator = "gaussian"
-        rows = {ROWS}
-        queries = {QUERIES}
-        seed = 7
-        [collection]
-        name = "{name}"
-        fields = [
-          {{ name = "id", type = "INT64", primary = true }},
-          {{ name = "vector", type = "FLOAT_VECTOR", dim = {DIM} }},
-          {{ name = "pct", type = "INT64" }},
-        ]
-        [[indexes]]
-        field = "vector"
-        index_type = "IVF_FLAT"
-        metric = "L2"
-        params = {{ nlist = 32 }}
-        [workload]
-        top_k = {K}
-        consistency_level = "Strong"
-        insert_batch_size = 3000
-        {tasks}
-        [load]
-        users = 1
-        spawn_rate = 10
-        run_time = "4s"
-        """)
+    return scenario_files.scenario_text(
+        name, rows=ROWS, queries=QUERIES, dim=DIM, seed=7, index="IVF_FLAT", params={"nlist": 32}, pct=True,
+        workload={"top_k": K, "consistency_level": "Strong", "insert_batch_size": 3000}, tasks=tasks,
+        load={"users": 1, "spawn_rate": 10, "run_time": "4s"})
 
 
-SEARCH_TASKS = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        search_params = { nprobe = 1 }
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_30pct"
-        filter = "pct < 30"
-        search_params = { nprobe = 1 }
-        [[workload.tasks]]
-        kind = "get"
-        batch_size = 3
-        [[workload.tasks]]
-        kind = "query"
-        name = "count_small"
-        filter = "pct < 5"
-        output_fields = ["count(*)"]
-        """
+SEARCH_TASKS = [{"kind": "dense_search", "search_params": {"nprobe": 1}},
+                {"kind": "filtered_search", "name": "filtered_30pct", "filter": "pct < 30",
+                 "search_params": {"nprobe": 1}},
+                {"kind": "get", "batch_size": 3},
+                {"kind": "query", "name": "count_small", "filter": "pct < 5", "output_fields": ["count(*)"]}]
 
 #: One client kind over the scenario in a child process: per task, requests/failures and per query the recall of
 #: each distinct answer (the tracker's memo), plus each call's reported and independently timed latency.
@@ -162,12 +123,7 @@ def test_lean_user_scores_the_same_recall_as_the_pymilvus_user(milvus: Connectio
 
 @pytest.mark.server
 def test_load_command_runs_the_lean_client(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        [[workload.tasks]]
-        kind = "get"
-        """
+    tasks = [{"kind": "dense_search"}, {"kind": "get"}]
     path = tmp_path / "lean_cli.toml"
     path.write_text(scenario_text("lean_cli", tasks))
     out = tmp_path / "out"
@@ -184,12 +140,7 @@ def test_load_command_runs_the_lean_client(milvus: Connection, tmp_path: Path) -
 
 @pytest.mark.server
 def test_lean_user_reports_a_server_error_as_the_pymilvus_user_does(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "query"
-        name = "bad_filter"
-        filter = "no_such_field < 3"
-        """
+    tasks = [{"kind": "query", "name": "bad_filter", "filter": "no_such_field < 3"}]
     path = tmp_path / "lean_err.toml"
     path.write_text(scenario_text("lean_error", tasks))
     prep = load_cli(milvus, path, tmp_path / "prep", "--prepare-only")

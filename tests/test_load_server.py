@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from scenarios.targets import Connection
+from tests import scenario_files
 from tests.processes import free_port
 
 pytestmark = pytest.mark.server
@@ -23,40 +24,12 @@ pytestmark = pytest.mark.server
 ROWS, QUERIES, DIM, K = 4000, 60, 32, 10
 
 
-def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "") -> str:
+def scenario_text(name: str, index: str, params: dict, tasks: str, load: str = "", **more: Any) -> str:
     """A small scenario: ROWS gaussian vectors of DIM, a pct INT64 column for filters."""
-    param_text = ", ".join(f"{k} = {v}" for k, v in params.items())
-    return textwrap.dedent(f"""
-        name = "{name}"
-        [dataset]
-        kind = "generated"
-        generator = "gaussian"
-        rows = {ROWS}
-        queries = {QUERIES}
-        seed = 11
-        [collection]
-        name = "{name}"
-        fields = [
-          {{ name = "id", type = "INT64", primary = true }},
-          {{ name = "vector", type = "FLOAT_VECTOR", dim = {DIM} }},
-          {{ name = "pct", type = "INT64" }},
-        ]
-        [[indexes]]
-        field = "vector"
-        index_type = "{index}"
-        metric = "L2"
-        params = {{ {param_text} }}
-        [workload]
-        top_k = {K}
-        consistency_level = "Strong"
-        insert_batch_size = 2000
-        {tasks}
-        [load]
-        users = 2
-        spawn_rate = 50
-        run_time = "4s"
-        {load}
-        """)
+    return scenario_files.scenario_text(
+        name, rows=ROWS, queries=QUERIES, dim=DIM, seed=11, index=index, params=params, pct=True,
+        workload={"top_k": K, "consistency_level": "Strong", "insert_batch_size": 2000}, tasks=tasks,
+        load={"users": 2, "spawn_rate": 50, "run_time": "4s"}, load_extra=load, **more)
 
 
 def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout: float = 180) -> dict:
@@ -69,16 +42,9 @@ def load_cli(milvus: Connection, scenario: Path, out: Path, *extra: str, timeout
 
 
 def test_flat_index_gives_recall_exactly_one_and_stats_agree_with_locust(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_10pct"
-        filter = "pct < 10"
-        [[workload.tasks]]
-        kind = "get"
-        """
+    tasks = [{"kind": "dense_search"},
+             {"kind": "filtered_search", "name": "filtered_10pct", "filter": "pct < 10"},
+             {"kind": "get"}]
     path = tmp_path / "flat.toml"
     path.write_text(scenario_text("load_flat", "FLAT", {}, tasks, 'serial_phase = "2s"\nmax_requests = 400'))
     result = load_cli(milvus, path, tmp_path / "out")
@@ -127,11 +93,7 @@ def _independent_recall(milvus: Connection, scenario_path: Path, nprobe: int) ->
 
 
 def test_approximate_index_recall_equals_an_independent_computation(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        search_params = { nprobe = 1 }
-        """
+    tasks = [{"kind": "dense_search", "search_params": {"nprobe": 1}}]
     path = tmp_path / "ivf.toml"
     path.write_text(scenario_text("load_ivf", "IVF_FLAT", {"nlist": 64}, tasks))
     # one user, exactly one request per query (the phase stops when the request budget is used)
@@ -198,10 +160,7 @@ LATENCY_FLOOR_MS = 5.0
 @pytest.mark.parametrize("client_kind", ["sync", "async"])
 def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connection, tmp_path: Path,
                                                                 client_kind: str) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        """
+    tasks = [{"kind": "dense_search"}]
     path = tmp_path / "lat.toml"
     path.write_text(scenario_text("load_latency", "FLAT", {}, tasks))
     load_cli(milvus, path, tmp_path / "prep", "--prepare-only")
@@ -219,15 +178,8 @@ def test_reported_latency_matches_an_independent_timer_per_call(milvus: Connecti
 
 
 def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        weight = 3
-        [[workload.tasks]]
-        kind = "filtered_search"
-        name = "filtered_50pct"
-        filter = "pct < 50"
-        """
+    tasks = [{"kind": "dense_search", "weight": 3},
+             {"kind": "filtered_search", "name": "filtered_50pct", "filter": "pct < 50"}]
     path = tmp_path / "dist.toml"
     path.write_text(scenario_text("load_dist", "FLAT", {}, tasks))
     load_cli(milvus, path, tmp_path / "prep", "--prepare-only")
@@ -268,34 +220,23 @@ def test_master_and_two_workers_on_loopback_sum_to_the_whole(milvus: Connection,
 
 
 
-HYBRID_TASKS = """
-    [[workload.tasks]]
-    kind = "hybrid_search"
-    name = "hybrid_rrf"
-    fields = ["vector", "sparse"]
-    route_limit = 20
-    ranker = { kind = "rrf" }
-    [[workload.tasks]]
-    kind = "hybrid_search"
-    name = "hybrid_weighted"
-    fields = ["vector", "sparse"]
-    route_limit = 20
-    ranker = { kind = "weighted", weights = [0.6, 0.4] }
-    [[workload.tasks]]
-    kind = "sparse_search"
-    """
+HYBRID_TASKS = [
+    {"kind": "hybrid_search", "name": "hybrid_rrf", "fields": ["vector", "sparse"], "route_limit": 20,
+     "ranker": {"kind": "rrf"}},
+    {"kind": "hybrid_search", "name": "hybrid_weighted", "fields": ["vector", "sparse"], "route_limit": 20,
+     "ranker": {"kind": "weighted", "weights": [0.6, 0.4]}},
+    {"kind": "sparse_search"}]
 
 
-def _with_sparse(text: str) -> str:
-    text = text.replace('{ name = "pct", type = "INT64" },',
-                        '{ name = "pct", type = "INT64" },\n  { name = "sparse", type = "SPARSE_FLOAT_VECTOR" },')
-    text = text.replace("seed = 11", "seed = 11\nsparse_dim = 500\nsparse_nnz = 12")
-    return text + '\n[[indexes]]\nfield = "sparse"\nindex_type = "AUTOINDEX"\nmetric = "IP"\n'
+#: A sparse vector column with an AUTOINDEX (which Milvus Lite may refuse) next to the dense one.
+SPARSE = {"more_fields": [{"name": "sparse", "type": "SPARSE_FLOAT_VECTOR"}],
+          "dataset": {"sparse_dim": 500, "sparse_nnz": 12},
+          "more_indexes": [{"field": "sparse", "index_type": "AUTOINDEX", "metric": "IP"}]}
 
 
 def test_hybrid_and_sparse_recall_on_async_workers_with_index_fallback(milvus: Connection, tmp_path: Path) -> None:
     path = tmp_path / "hybrid.toml"
-    path.write_text(_with_sparse(scenario_text("load_hybrid", "FLAT", {}, HYBRID_TASKS, "max_requests = 300")))
+    path.write_text(scenario_text("load_hybrid", "FLAT", {}, HYBRID_TASKS, "max_requests = 300", **SPARSE))
     result = load_cli(milvus, path, tmp_path / "out", "--client", "async", "--processes", "2")
     load = result["load"]
     sparse_index = next(i for i in load["prepare"]["indexes"] if i["field"] == "sparse")
@@ -311,23 +252,11 @@ def test_hybrid_and_sparse_recall_on_async_workers_with_index_fallback(milvus: C
 
 
 def test_writes_in_the_mix_are_scored_live_and_flat_stays_exact(milvus: Connection, tmp_path: Path) -> None:
-    tasks = """
-        [[workload.tasks]]
-        kind = "dense_search"
-        weight = 3
-        [[workload.tasks]]
-        kind = "insert"
-        batch_size = 10
-        [[workload.tasks]]
-        kind = "upsert"
-        batch_size = 5
-        [[workload.tasks]]
-        kind = "delete"
-        batch_size = 5
-        [[workload.tasks]]
-        kind = "query"
-        filter = "pct == 3"
-        """
+    tasks = [{"kind": "dense_search", "weight": 3},
+             {"kind": "insert", "batch_size": 10},
+             {"kind": "upsert", "batch_size": 5},
+             {"kind": "delete", "batch_size": 5},
+             {"kind": "query", "filter": "pct == 3"}]
     path = tmp_path / "rw.toml"
     path.write_text(scenario_text("load_rw", "FLAT", {}, tasks, 'shape = "ladder"\nsteps = [1, 3]\nstep_time = "2s"'))
     result = load_cli(milvus, path, tmp_path / "out")

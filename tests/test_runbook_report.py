@@ -139,13 +139,17 @@ def test_the_report_shows_runbook_steps_and_recall_over_time(tmp_path: Path, com
 
 # ------------------------------------------------------------------------------------------- real server
 
+def _run_shipped_runbook(milvus, out: Path, run_time: str, expect_code: int) -> dict:
+    """``vdb-harness load streaming_runbook`` for ``run_time`` into ``out``: its exit code checked, its result."""
+    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", "streaming_runbook", "--target", milvus.uri,
+                           "--out", str(out), "--run-time", run_time], capture_output=True, text=True, timeout=400)
+    assert proc.returncode == expect_code, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads((out / "result.json").read_text())
+
+
 @pytest.mark.server
 def test_the_shipped_runbook_runs_under_load_with_exact_recall_per_step(milvus, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", "streaming_runbook", "--target", milvus.uri,
-                           "--out", str(out), "--run-time", "25s"], capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads((out / "result.json").read_text())
+    result = _run_shipped_runbook(milvus, tmp_path / "out", "25s", expect_code=0)
     runbook = result["load"]["runbook"]
     assert runbook["completed"] and runbook["steps_run"] == runbook["steps_total"] == 8, runbook
     for step in runbook["steps"]:
@@ -167,11 +171,7 @@ def test_the_shipped_runbook_runs_under_load_with_exact_recall_per_step(milvus, 
 
 @pytest.mark.server
 def test_a_runbook_the_phase_cannot_finish_is_reported_incomplete_and_fails(milvus, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "vdb_harness.cli", "load", "streaming_runbook", "--target", milvus.uri,
-                           "--out", str(out), "--run-time", "2s"], capture_output=True, text=True, timeout=400)
-    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads((out / "result.json").read_text())
+    result = _run_shipped_runbook(milvus, tmp_path / "out", "2s", expect_code=1)
     runbook = result["load"]["runbook"]
     assert not runbook["completed"] and runbook["steps_run"] < runbook["steps_total"]
     assert result["status"] == "fail" and any("runbook incomplete" in n for n in result["notes"])

@@ -17,6 +17,7 @@ from scenarios.truth.exact import exact_topk
 from scenarios.truth.live import BOUNDED_STALENESS_S, LiveTaskTruth, LiveTruth
 from scenarios.model import Metric
 from scenarios.truth.recall import RecallScorer
+from tests import scenario_files
 
 N, NQ, DIM, K = 300, 12, 8, 5
 BASE = N  # first written id (ids of the dataset are 0..N-1)
@@ -174,43 +175,11 @@ def test_tracker_scores_live_tasks_and_keeps_a_mergeable_recall_series() -> None
 
 # ------------------------------------------------------------------------------------------- real server
 
-SCENARIO = """
-name = "live_rw"
-[dataset]
-kind = "generated"
-generator = "gaussian"
-rows = 3000
-queries = 50
-seed = 5
-[collection]
-name = "live_rw"
-fields = [
-  { name = "id", type = "INT64", primary = true },
-  { name = "vector", type = "FLOAT_VECTOR", dim = 16 },
-]
-[[indexes]]
-field = "vector"
-index_type = "FLAT"
-metric = "L2"
-[workload]
-top_k = 10
-consistency_level = "Strong"
-insert_batch_size = 3000
-[[workload.tasks]]
-kind = "dense_search"
-weight = 3
-[[workload.tasks]]
-kind = "insert"
-batch_size = 40
-weight = 2
-[[workload.tasks]]
-kind = "delete"
-batch_size = 20
-[load]
-users = 4
-spawn_rate = 50
-run_time = "6s"
-"""
+SCENARIO = scenario_files.scenario_text(
+    "live_rw", rows=3000, queries=50, dim=16, seed=5,
+    workload={"top_k": 10, "consistency_level": "Strong", "insert_batch_size": 3000}, tasks=[
+        {"kind": "dense_search", "weight": 3}, {"kind": "insert", "batch_size": 40, "weight": 2},
+        {"kind": "delete", "batch_size": 20}], load={"users": 4, "spawn_rate": 50, "run_time": "6s"})
 
 
 @pytest.mark.server

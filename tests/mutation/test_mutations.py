@@ -8,7 +8,6 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from conformance.check import check_method
-from conformance.servers import server_family
 from conformance.specs import load_all
 from conformance.runner import Runner
 from tests.mutation.faults import Faulty, drop_kwarg, off_by_one_limit, reversed_order, truncated
@@ -29,12 +28,6 @@ MUTANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("truncated value", "list_collections", {"after": truncated}),
     ("stale insert count", "insert", {"after": truncated}),
 ]
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 def _runner(milvus, wrap: Callable[[Any], Any] | None) -> Iterator[Runner]:  # type: ignore[no-untyped-def]

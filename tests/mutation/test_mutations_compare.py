@@ -10,14 +10,12 @@ import re
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
-from hypothesis import settings
 
-from conformance import profiles
 from conformance.check import check_method
 from conformance.registry import MethodSpec
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
+from tests.mutation.draws import ci_profile
 from tests.mutation.faults import Faulty
 
 pytestmark = pytest.mark.server
@@ -129,17 +127,7 @@ MUTANTS: list[tuple[str, str, Any, str, Optional[Callable[[MethodSpec], MethodSp
 @pytest.fixture(autouse=True, scope="module")
 def reproducible_draws() -> Iterator[None]:
     """The ``ci`` Hypothesis profile (derandomized) also when this file runs without conformance/conftest.py."""
-    previous = getattr(settings, "_current_profile", None) or "default"
-    profiles.register()
-    settings.load_profile("ci")
-    yield
-    settings.load_profile(previous)
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
+    yield from ci_profile()
 
 
 @pytest.mark.parametrize("label,method,fault,expect,narrow", MUTANTS,

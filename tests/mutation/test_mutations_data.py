@@ -11,14 +11,14 @@ import dataclasses
 from typing import Any, Callable, Iterator, Optional
 
 import pytest
-from hypothesis import Phase, settings
+from hypothesis import Phase
 
 from conformance import data_traits, profiles, typed_strategies as ts
 from conformance.check import check_method
 from conformance.registry import MethodSpec
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
+from tests.mutation.draws import ci_profile
 from tests.mutation.faults import Faulty, drop_kwarg
 
 pytestmark = pytest.mark.server
@@ -191,19 +191,7 @@ def default_profile() -> Iterator[None]:
     """The default (``ci``) Hypothesis profile, derandomized, also when this file runs on its own: the same draws
     and example counts as a ``ci`` run. Only shrinking is left out: it minimises a divergence already found (for
     the reproducer) and costs minutes per search mutant on a loaded 2-core machine."""
-    previous = getattr(settings, "_current_profile", None) or "default"
-    profiles.register()
-    settings.register_profile("ci-no-shrink", settings.get_profile("ci"),
-                              phases=[Phase.explicit, Phase.reuse, Phase.generate])
-    settings.load_profile("ci-no-shrink")
-    yield
-    settings.load_profile(previous)
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
+    yield from ci_profile("ci-no-shrink", phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 @pytest.mark.parametrize("label,method,fault,trait,narrow", MUTANTS,

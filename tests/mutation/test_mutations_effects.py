@@ -16,7 +16,6 @@ from conformance.check import check_method
 from conformance.registry import Need
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
 from conformance.world import build, cleanup, new_namespaces
 
 pytestmark = pytest.mark.server
@@ -123,12 +122,6 @@ def broken_after_cancel(client: Any) -> Proxy:
             return call
 
     return Broken(client, {})
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 def _runner(milvus, wrap: Optional[Callable[[Any], Any]], wrap_sync: Optional[Callable[[Any], Any]] = None

@@ -11,17 +11,10 @@ from conformance import known
 from conformance.check import check_method
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
 from tests.mutation.faults import Faulty, drop_kwarg
 
 pytestmark = pytest.mark.server
 SPECS = load_all()
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 def _runner(milvus, wrap: Any) -> Iterator[Runner]:  # type: ignore[no-untyped-def]

@@ -12,7 +12,6 @@ import pytest
 from conformance.check import check_method
 from conformance.specs import load_all
 from conformance.runner import Runner
-from conformance.servers import server_family
 from tests.mutation.faults import (Faulty, ignores_unknown_kwargs, rejects_empty_string, rejects_short_timeout,
                                    rejects_positional, strict_signature)
 
@@ -29,12 +28,6 @@ MUTANTS: list[tuple[str, str, Callable[..., Any]]] = [
     ("refuses an empty string the sync client sends on", "query", rejects_empty_string),
     ("refuses a short per-call timeout the sync client sends", "list_collections", rejects_short_timeout),
 ]
-
-
-@pytest.fixture(scope="module")
-def family(milvus) -> str:  # type: ignore[no-untyped-def]
-    """The server family key."""
-    return server_family(milvus)
 
 
 def _runner(milvus, wrap: Callable[[Any], Any]) -> Iterator[Runner]:  # type: ignore[no-untyped-def]
