@@ -111,9 +111,26 @@ class Browser:
         os.close(self._from_r)
 
 
+def _started_browser(profile: Path, attempts: int = 2) -> Browser:
+    """A browser that answered its first DevTools command. Headless Chromium sometimes dies while starting on a
+    loaded machine (its pipe then breaks on the first write): that is the tool failing, not the report, so it is
+    started once more in a fresh profile before the test gives up."""
+    for attempt in range(1, attempts + 1):
+        browser = Browser(profile.with_name(f"{profile.name}-{attempt}"))
+        try:
+            browser.send("Browser.getVersion")
+            return browser
+        except (BrokenPipeError, RuntimeError) as exc:
+            browser.close()
+            if attempt == attempts:
+                raise RuntimeError(f"headless Chromium did not start ({attempts} tries; last: {exc!r}, exit code "
+                                   f"{browser.proc.poll()})") from exc
+    raise AssertionError("unreachable")
+
+
 def load_page(path: Path, profile: Path) -> dict[str, Any]:
     """Open ``path`` and return its console errors, non-file requests and a few facts about the DOM."""
-    browser = Browser(profile)
+    browser = _started_browser(profile)
     try:
         target = browser.send("Target.createTarget", url="about:blank")["targetId"]
         session = browser.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
