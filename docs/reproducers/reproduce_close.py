@@ -1,6 +1,6 @@
 # divergence: close
 # server: *
-# pymilvus: >=2.6.10,<2.6.17
+# pymilvus: >=2.6.10,<2.6.11
 # proven: pymilvus 2.6.10 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (pymilvus 2.6.10: the clients DIVERGE: side effects.client:list_collections.error.class: 'AttributeError' != 'MilvusException')
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer for a conformance divergence found by vdb-harness.

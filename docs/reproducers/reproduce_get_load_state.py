@@ -1,6 +1,6 @@
 # divergence: get_load_state
 # server: *
-# pymilvus: >=2.6,<2.6.3
+# pymilvus: >=2.6,<2.6.5
 # proven: pymilvus 2.6.2 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (pymilvus 2.6.2: the clients DIVERGE: result: type dict != str ({'state': 'LoadState.Loaded'} != 'LoadState.Loaded'))
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer for a conformance divergence found by vdb-harness.

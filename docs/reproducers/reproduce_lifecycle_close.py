@@ -1,6 +1,6 @@
 # divergence: lifecycle:close
 # server: *
-# pymilvus: >=2.6.10,<2.6.17
+# pymilvus: >=2.6.10,<2.6.11
 # proven: pymilvus 2.6.10 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (the clients DIVERGE: closed client: MilvusClient raises AttributeError, AsyncMilvusClient raises MilvusException)
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer (vdb-harness conformance, lifecycle): close() of one client and the other clients of the same URI.

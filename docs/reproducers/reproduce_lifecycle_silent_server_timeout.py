@@ -1,6 +1,6 @@
 # divergence: lifecycle:silent_server_timeout
 # server: *
-# pymilvus: >=2.6,<2.6.6
+# pymilvus: >=2.6,<2.6.10
 # proven: pymilvus 2.6.5 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (the clients DIVERGE: AsyncMilvusClient waited 30.1 s)
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer (vdb-harness conformance, lifecycle): a loopback port that accepts connections and never answers.

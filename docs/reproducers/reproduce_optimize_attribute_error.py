@@ -1,6 +1,6 @@
 # divergence: optimize
 # server: lite3
-# pymilvus: >=2.6.10,<2.6.17
+# pymilvus: >=2.6.9,<2.6.17
 # proven: pymilvus 2.6.10 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (pymilvus 2.6.10: the clients DIVERGE: sync returned a value, async raised {'class': 'AttributeError', 'code': None, 'message': "'tuple' object has no attribute )
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer for a conformance divergence found by vdb-harness.

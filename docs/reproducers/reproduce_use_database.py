@@ -1,6 +1,6 @@
 # divergence: use_database
 # server: *
-# pymilvus: >=2.6,<2.6.6
+# pymilvus: >=2.6.1,<2.6.7
 # proven: pymilvus 2.6.5 on Milvus Lite 3.2.2, 2026-12-06: exit 1 (pymilvus 2.6.5: the clients DIVERGE: side effects.client:list_collections: length 0 != 1)
 # (written by vdb-harness conformance, proven by conformance/docs_reproducers.py; the script exits 1 while the clients diverge, 0 once they agree)
 """Reproducer for a conformance divergence found by vdb-harness.
