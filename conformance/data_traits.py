@@ -46,15 +46,11 @@ def current() -> Optional[Traits]:
     return _CURRENT[0]
 
 
-def address_of(client: Any) -> str:
-    """The server address a sync ``MilvusClient`` talks to (the cache key)."""
-    config = getattr(client, "_config", None)
-    return str(getattr(config, "address", None) or getattr(config, "uri", None) or id(client))
-
-
-def measure(client: Any, timeout: float) -> Traits:
-    """The data traits of ``client``'s server: measured on the first call for that server, then cached."""
-    key = address_of(client)
+def measure(client: Any, address: str, timeout: float) -> Traits:
+    """The data traits of the server at ``address`` (``client`` is a sync ``MilvusClient`` on it): measured on the
+    first call for that address, then cached. The caller names the address: pymilvus releases keep it in
+    different private attributes (3.x ``_config``, 2.6.x none), so the client cannot be asked."""
+    key = address
     with _LOCK:
         traits = _CACHE.get(key)
         if traits is None:

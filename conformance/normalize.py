@@ -110,6 +110,21 @@ def plain(value: Any, _depth: int = 0) -> Any:
     return f"<{_type_name(value)}>"
 
 
+def stored(value: Any) -> Any:
+    """What ``value`` holds, without the container types pymilvus wrapped it in: :func:`plain` data in which every
+    tagged list or dict is its payload (a row's ARRAY field read back as a protobuf ``RepeatedScalarContainer``, as
+    pymilvus 3.0.0 returns it, is the list that was written). For checks of what the server stored, never for
+    comparing the two clients, whose container types are part of what they return."""
+    value = plain(value)
+    while is_tagged(value) and isinstance(value[VALUE], (list, dict)):
+        value = value[VALUE]
+    if isinstance(value, dict):
+        return {k: stored(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [stored(v) for v in value]
+    return value
+
+
 def _dict_payload(value: dict, depth: int) -> Any:
     """A dict's items: a str-keyed dict, or ``[[key, value], ...]`` when a key is not a str (sparse vectors)."""
     if all(type(k) is str for k in value):

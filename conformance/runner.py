@@ -75,7 +75,7 @@ class Runner:
         self.sync = isolated_sync_client(conn)
         from conformance import data_traits
 
-        data_traits.measure(self.sync, self.timeout)  # what the server does with data (cached per server)
+        data_traits.measure(self.sync, conn.uri, self.timeout)  # what the server does with data (cached per server)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-loop", daemon=True)
         self._thread.start()

@@ -33,7 +33,9 @@ from vdb_harness.kernel.errors import BadInputError
 from vdb_harness.kernel.results import atomic_write_text, package_version
 
 Progress = Callable[[str], None]
-PACKAGES = ("scenarios", "conformance", "loadtests", "reports")
+#: The harness' packages (those the wheel holds, see ``[tool.setuptools.packages.find]``): what the build
+#: fingerprint covers.
+PACKAGES = ("scenarios", "conformance", "loadtests", "reports", "vdb_harness")
 #: Statuses a method can have in one release (the matrix statuses, plus ``absent``: not in that release's run).
 CELL_STATUSES = ("pass", "diverges", "known-divergence", "unsupported", "error", "absent")
 

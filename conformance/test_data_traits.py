@@ -21,7 +21,7 @@ TRAITS = [v.trait for v in typed.VECTORS] + list(data_traits.FEATURES)
 def test_every_trait_is_measured_with_a_reason_when_missing(runner) -> None:  # type: ignore[no-untyped-def]
     """Each type and feature has a measured answer; each missing one the server's own reason."""
     traits = data_traits.current()
-    assert traits is not None and traits.address == data_traits.address_of(runner.sync)
+    assert traits is not None and traits.address == runner.conn.uri
     assert set(traits.supported) == set(TRAITS)
     assert traits.has("vector:FLOAT_VECTOR"), "the server cannot even store FLOAT vectors"
     for name, why in traits.missing().items():
@@ -33,9 +33,6 @@ def test_every_trait_is_measured_with_a_reason_when_missing(runner) -> None:  # 
 class _NoCalls:
     """A client stand-in that fails on any server call (a cached measurement makes none)."""
 
-    def __init__(self, address_of: Any) -> None:
-        self._config = address_of
-
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"the cached traits called the server ({name})")
 
@@ -43,7 +40,7 @@ class _NoCalls:
 def test_the_measurement_is_cached_per_server(runner) -> None:  # type: ignore[no-untyped-def]
     """A second measurement of the same server is the cached one: no server call."""
     first = data_traits.current()
-    again = data_traits.measure(_NoCalls(runner.sync._config), runner.timeout)
+    again = data_traits.measure(_NoCalls(), runner.conn.uri, runner.timeout)
     assert again is first
 
 

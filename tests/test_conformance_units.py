@@ -154,3 +154,24 @@ def test_resolving_names_keeps_pymilvus_objects_that_subclass_list() -> None:
                                         "names": [Ref("a"), (Ref("b"),)]})
     assert type(resolved["index_params"]) is type(params())
     assert resolved["collection_name"] == "x_coll" and resolved["names"] == ["x_a", ("x_b",)]
+
+
+def test_stored_reads_a_wrapped_container_as_what_it_holds_and_plain_keeps_the_wrapper() -> None:
+    """pymilvus 3.0.0 reads an ARRAY field back as a protobuf repeated container: what the server stored is the
+    list; the type stays visible to the client comparison."""
+    from collections.abc import Sequence
+
+    class Repeated(Sequence):  # like protobuf's RepeatedScalarContainer: a sequence, not a list
+        def __init__(self, items: list) -> None:
+            self._items = items
+
+        def __getitem__(self, i):  # type: ignore[no-untyped-def]
+            return self._items[i]
+
+        def __len__(self) -> int:
+            return len(self._items)
+
+    row = {"id": 5, "tags": Repeated([0, 1]), "meta": {"k": 1}, "sparse": {3: 0.5}}
+    assert normalize.stored(row) == {"id": 5, "tags": [0, 1], "meta": {"k": 1}, "sparse": [[3, 0.5]]}
+    assert normalize.stored({"id": 5, "tags": [0, 1], "meta": {"k": 1}, "sparse": {3: 0.5}}) == normalize.stored(row)
+    assert normalize.is_tagged(normalize.plain(row)["tags"])

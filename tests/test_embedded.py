@@ -108,8 +108,11 @@ def test_server_dies_with_its_parent_no_orphan(tmp_path) -> None:
 def test_ctrl_c_in_the_parent_stops_the_server(tmp_path) -> None:
     script = tmp_path / "parent.py"
     script.write_text(textwrap.dedent("""
-        import time
+        import signal, time
         from scenarios.embedded import EmbeddedMilvus
+        # Ctrl-C as in a terminal, also when this test runs under a launcher that ignores SIGINT (a shell's
+        # background job does, and the ignored disposition is inherited).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with EmbeddedMilvus() as server:
             try:
                 print(server.info.pid, server.info.port, flush=True)

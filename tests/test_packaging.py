@@ -16,7 +16,7 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-PACKAGES = ("scenarios", "conformance", "loadtests", "reports")
+PACKAGES = tuple(p.rstrip("*") for p in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"])
 
 
 def test_the_suite_plugin_is_an_entry_point_under_its_module_name_and_the_checkout_names_the_same() -> None:
@@ -43,3 +43,9 @@ def test_every_data_file_of_the_packages_is_package_data() -> None:
     assert data, "the packages read data files (scenario examples, templates, known divergences)"
     missing = [str(p.relative_to(ROOT)) for p in data if not any(fnmatch.fnmatch(p.name, pat) for pat in patterns)]
     assert missing == [], f"not in the wheel (add a pattern to [tool.setuptools.package-data]): {missing}"
+
+
+def test_the_sweep_fingerprint_covers_every_package_of_the_wheel() -> None:
+    from conformance import sweep
+
+    assert sorted(sweep.PACKAGES) == sorted(PACKAGES)
