@@ -21,6 +21,18 @@ from scenarios.targets import Connection
 #: client refuses further calls.
 EXPECTED = {"closed_client": "raises", "other_client": "ok", "client_created_after": "ok"}
 
+def missing_calls(*methods: str) -> Optional[str]:
+    """Why a lifecycle check cannot run with the installed pymilvus: the client classes that lack ``methods``, the
+    calls the check makes on every client (pymilvus 2.5.x's AsyncMilvusClient has no list_collections or
+    list_databases); None when both clients have them all."""
+    import pymilvus
+    from pymilvus import AsyncMilvusClient, MilvusClient
+
+    gone = [f"{cls.__name__}.{m}" for m in methods for cls in (MilvusClient, AsyncMilvusClient) if not hasattr(cls, m)]
+    return f"pymilvus {pymilvus.__version__} has no {', '.join(gone)}, which this check calls on every client" \
+        if gone else None
+
+
 
 def _seen(call: Callable[[], Any]) -> str:
     try:
@@ -248,15 +260,15 @@ def write_silent_server_reproducer(out_dir: Path, bound: float) -> Path:
     return path
 
 
-def two_loops_problem(conn: Connection, timeout: float) -> Optional[str]:
-    """``asyncio.run`` twice, one AsyncMilvusClient per run (same URI): the second loop's client answers like the
-    first one did."""
+def two_loops_problem(conn: Connection, timeout: float, probe: str = "list_databases") -> Optional[str]:
+    """``asyncio.run`` twice, one AsyncMilvusClient per run (same URI): the second loop's client answers ``probe``
+    (a read-only call without arguments) like the first one did."""
     async def once() -> Any:
         from pymilvus import AsyncMilvusClient
 
         client = AsyncMilvusClient(**conn.client_kwargs())
         try:
-            return normalize.plain(await client.list_databases(timeout=timeout))
+            return normalize.plain(await getattr(client, probe)(timeout=timeout))
         finally:
             await client.close()
 
@@ -265,20 +277,22 @@ def two_loops_problem(conn: Connection, timeout: float) -> Optional[str]:
         try:
             answers.append(asyncio.run(asyncio.wait_for(once(), timeout * 3 + 10)))
         except Exception as exc:  # noqa: BLE001
-            return f"list_databases in event loop {run} (asyncio.run, one after the other) {_error_text(exc)}"
+            return f"{probe} in event loop {run} (asyncio.run, one after the other) {_error_text(exc)}"
     if answers[0] != answers[1]:
-        return f"list_databases: the second event loop's client answers {answers[1]!r}, the first {answers[0]!r}"
+        return f"{probe}: the second event loop's client answers {answers[1]!r}, the first {answers[0]!r}"
     return None
 
 
-def several_clients_problem(conn: Connection, timeout: float, clients: int = 3) -> Optional[str]:
-    """``clients`` AsyncMilvusClients of one URI on one loop, called together: each answers what a MilvusClient
-    answers. (What closing one of them does to the others is the close() property, checked once, elsewhere.)"""
+def several_clients_problem(conn: Connection, timeout: float, clients: int = 3,
+                            probe: str = "list_databases") -> Optional[str]:
+    """``clients`` AsyncMilvusClients of one URI on one loop, called together: each answers ``probe`` (a read-only
+    call without arguments) as a MilvusClient answers it. (What closing one of them does to the others is the
+    close() property, checked once, elsewhere.)"""
     from pymilvus import MilvusClient
 
     sync = MilvusClient(**conn.client_kwargs())
     try:
-        expected = sorted(normalize.plain(sync.list_databases(timeout=timeout)))
+        expected = sorted(normalize.plain(getattr(sync, probe)(timeout=timeout)))
     finally:
         _seen(sync.close)
 
@@ -288,14 +302,14 @@ def several_clients_problem(conn: Connection, timeout: float, clients: int = 3) 
         made = [AsyncMilvusClient(**conn.client_kwargs()) for _ in range(clients)]
         try:
             for rounds in range(2):
-                answers = await asyncio.gather(*(c.list_databases(timeout=timeout) for c in made),
+                answers = await asyncio.gather(*(getattr(c, probe)(timeout=timeout) for c in made),
                                                return_exceptions=True)
                 for i, answer in enumerate(answers):
                     if isinstance(answer, BaseException):
-                        return f"list_databases on client {i + 1} of {clients} (round {rounds + 1}) " \
+                        return f"{probe} on client {i + 1} of {clients} (round {rounds + 1}) " \
                                f"{_error_text(answer)}"
                     if sorted(normalize.plain(answer)) != expected:
-                        return (f"list_databases on client {i + 1} of {clients} (round {rounds + 1}) answered "
+                        return (f"{probe} on client {i + 1} of {clients} (round {rounds + 1}) answered "
                                 f"{answer!r:.200}, MilvusClient {expected!r:.200}")
             return None
         finally:

@@ -111,15 +111,16 @@ def plain(value: Any, _depth: int = 0) -> Any:
 
 
 def stored(value: Any) -> Any:
-    """What ``value`` holds, without the container types pymilvus wrapped it in: :func:`plain` data in which every
-    tagged list or dict is its payload (a row's ARRAY field read back as a protobuf ``RepeatedScalarContainer``, as
-    pymilvus 3.0.0 returns it, is the list that was written). For checks of what the server stored, never for
+    """What ``value`` holds, without the types pymilvus wrapped it in: :func:`plain` data in which every tagged value
+    is its payload (a row's ARRAY field read back as a protobuf ``RepeatedScalarContainer``, as pymilvus 3.0.0
+    returns it, is the list that was written; a FLOAT_VECTOR element read back as ``numpy.float32``, as pymilvus
+    2.5.x returns it, is the float; a dict's keys in sorted order). For checks of what the server stored, never for
     comparing the two clients, whose container types are part of what they return."""
     value = plain(value)
-    while is_tagged(value) and isinstance(value[VALUE], (list, dict)):
+    while is_tagged(value):
         value = value[VALUE]
-    if isinstance(value, dict):
-        return {k: stored(v) for k, v in value.items()}
+    if isinstance(value, dict):  # keys in one order: Milvus Lite 2.5.1 returns a row's fields sorted by name
+        return {k: stored(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list):
         return [stored(v) for v in value]
     return value

@@ -20,8 +20,8 @@ TRAITS = [v.trait for v in typed.VECTORS] + list(data_traits.FEATURES)
 
 def test_every_trait_is_measured_with_a_reason_when_missing(runner) -> None:  # type: ignore[no-untyped-def]
     """Each type and feature has a measured answer; each missing one the server's own reason."""
-    traits = data_traits.current()
-    assert traits is not None and traits.address == runner.conn.uri
+    traits = data_traits.measure(runner.sync, runner.conn.uri, runner.timeout)  # cached: the session's measurement
+    assert traits is data_traits.current() and traits.address == runner.conn.uri
     assert set(traits.supported) == set(TRAITS)
     assert traits.has("vector:FLOAT_VECTOR"), "the server cannot even store FLOAT vectors"
     for name, why in traits.missing().items():
@@ -39,7 +39,7 @@ class _NoCalls:
 
 def test_the_measurement_is_cached_per_server(runner) -> None:  # type: ignore[no-untyped-def]
     """A second measurement of the same server is the cached one: no server call."""
-    first = data_traits.current()
+    first = data_traits.measure(runner.sync, runner.conn.uri, runner.timeout)
     again = data_traits.measure(_NoCalls(), runner.conn.uri, runner.timeout)
     assert again is first
 
@@ -78,7 +78,7 @@ def test_a_trait_is_used_where_supported_and_skipped_with_its_reason_where_not(r
     if trait == "varchar_pk":
         pytest.fail(f"the typed collection needs VARCHAR primary keys: {traits.reasons[trait]}")
     assert not in_schema and not in_draws, f"{trait} is unsupported but used (schema {in_schema}, draws {in_draws})"
-    found = [f for f in trait_findings(runner.family) if trait in f["name"]]
+    found = [f for f in trait_findings(runner.family) if f["name"] == f"data trait {trait} left out"]
     assert found and found[0]["status"] == "unsupported" and found[0]["detail"] == traits.reasons[trait]
     pytest.skip(f"{trait} unsupported on this server: {traits.reasons[trait]}")
 

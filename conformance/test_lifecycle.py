@@ -12,16 +12,32 @@ from pathlib import Path
 import pymilvus
 import pytest
 
-from conformance import known, lifecycle
+from conformance import data_traits, known, lifecycle
+from conformance.registry import Need
 from conformance.runner import isolated_async_client, isolated_sync_client
+from conformance.servers import lacking_need
 
 pytestmark = pytest.mark.server
+
+
+def _calls_needed(*methods: str) -> None:
+    """Skip (with the reason) where the installed pymilvus lacks a call the check makes on every client."""
+    why = lifecycle.missing_calls(*methods)
+    if why:
+        pytest.skip(why)
+
+
+def _probe(server_family: str) -> str:
+    """The read-only call the loop checks compare: list_databases, or list_collections where the server has no
+    databases (Milvus Lite 2.5.1 answers UNIMPLEMENTED)."""
+    return "list_collections" if lacking_need(server_family, [Need.DATABASE]) else "list_databases"
 
 
 def test_close_of_one_client_and_the_others_of_its_uri(milvus, runner, matrix, server_family: str,  # type: ignore[no-untyped-def]
                                                        conformance_out: Path) -> None:
     """For both clients: after close() of one client, the closed one refuses, another client of the same URI and a
     client created afterwards keep working. The suite's own clients are unaffected whatever pymilvus does."""
+    _calls_needed("list_collections")
     sync = lifecycle.sync_close_lifecycle(milvus, runner.timeout)
     asyn = lifecycle.async_close_lifecycle(milvus, runner.timeout)
     status, detail = lifecycle.lifecycle_verdict(sync, asyn)
@@ -46,15 +62,19 @@ def test_close_of_one_client_and_the_others_of_its_uri(milvus, runner, matrix, s
     assert not stale, "; ".join(stale)
 
 
-def test_two_event_loops_one_after_the_other(milvus, runner) -> None:  # type: ignore[no-untyped-def]
+def test_two_event_loops_one_after_the_other(milvus, runner, server_family: str) -> None:  # type: ignore[no-untyped-def]
     """asyncio.run twice, one AsyncMilvusClient per loop: the second works like the first."""
-    problem = lifecycle.two_loops_problem(milvus, runner.timeout)
+    probe = _probe(server_family)
+    _calls_needed(probe)
+    problem = lifecycle.two_loops_problem(milvus, runner.timeout, probe)
     assert problem is None, problem
 
 
-def test_several_async_clients_on_one_loop(milvus, runner) -> None:  # type: ignore[no-untyped-def]
+def test_several_async_clients_on_one_loop(milvus, runner, server_family: str) -> None:  # type: ignore[no-untyped-def]
     """Three AsyncMilvusClients of one URI, called together on one loop, answer like a MilvusClient."""
-    problem = lifecycle.several_clients_problem(milvus, runner.timeout)
+    probe = _probe(server_family)
+    _calls_needed(probe)
+    problem = lifecycle.several_clients_problem(milvus, runner.timeout, probe=probe)
     assert problem is None, problem
 
 
@@ -69,6 +89,7 @@ def test_a_silent_server_honours_the_timeout_on_both_clients(milvus, server_fami
     client that does not is a divergence, settled against the registry (method ``lifecycle:silent_server_timeout``)
     like every other: known (xfail) where an entry's signature matches, a failure otherwise, and an entry that
     applies to a run where both clients honour the timeout is stale."""
+    _calls_needed("list_collections")
     from dataclasses import replace
 
     with socket.socket() as silent:
@@ -110,6 +131,7 @@ def test_a_silent_server_honours_the_timeout_on_both_clients(milvus, server_fami
 def test_a_frozen_server_honours_the_per_call_timeout_on_both_clients(runner) -> None:  # type: ignore[no-untyped-def]
     """Our own server, connected, then frozen (SIGSTOP: its port accepts, nothing answers): a call with
     ``timeout=2`` ends with an error on both clients within the timeout; after SIGCONT both answer again."""
+    _calls_needed("list_collections")
     from scenarios.embedded import EmbeddedMilvus
     from scenarios.targets import Connection
 
@@ -138,3 +160,4 @@ def test_a_frozen_server_honours_the_per_call_timeout_on_both_clients(runner) ->
             own.close()
     finally:
         server.stop()
+        data_traits.measure(runner.sync, runner.conn.uri, runner.timeout)  # the session's server is current again

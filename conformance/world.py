@@ -21,7 +21,7 @@ ROWS = 24
 _COUNTER = itertools.count(1)
 #: Server features the standard collection and the strategies use; switched off when the server refuses them
 #: (``nullable`` on the first refusal, the others by :func:`conformance.servers.adopt`).
-FEATURES = {"nullable": True, "filter_templates": True, "sparse_vectors": True}
+FEATURES = {"nullable": True, "filter_templates": True, "sparse_vectors": True, "search_iterator": True}
 
 #: Needs whose objects a module of their own builds (``builder(client, ns, timeout)``), registered by that module
 #: when it is imported (conformance.typed registers Need.TYPED): this module stays below them in the import graph.

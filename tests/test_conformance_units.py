@@ -175,3 +175,4 @@ def test_stored_reads_a_wrapped_container_as_what_it_holds_and_plain_keeps_the_w
     assert normalize.stored(row) == {"id": 5, "tags": [0, 1], "meta": {"k": 1}, "sparse": [[3, 0.5]]}
     assert normalize.stored({"id": 5, "tags": [0, 1], "meta": {"k": 1}, "sparse": {3: 0.5}}) == normalize.stored(row)
     assert normalize.is_tagged(normalize.plain(row)["tags"])
+    assert list(normalize.stored({"b": 1, "a": {"d": 2, "c": 3}})) == ["a", "b"]  # key order is not content
