@@ -21,6 +21,7 @@ from scenarios.targets import Connection
 #: client refuses further calls.
 EXPECTED = {"closed_client": "raises", "other_client": "ok", "client_created_after": "ok"}
 
+
 def missing_calls(*methods: str) -> Optional[str]:
     """Why a lifecycle check cannot run with the installed pymilvus: the client classes that lack ``methods``, the
     calls the check makes on every client (pymilvus 2.5.x's AsyncMilvusClient has no list_collections or
@@ -31,7 +32,6 @@ def missing_calls(*methods: str) -> Optional[str]:
     gone = [f"{cls.__name__}.{m}" for m in methods for cls in (MilvusClient, AsyncMilvusClient) if not hasattr(cls, m)]
     return f"pymilvus {pymilvus.__version__} has no {', '.join(gone)}, which this check calls on every client" \
         if gone else None
-
 
 
 def _seen(call: Callable[[], Any]) -> str:

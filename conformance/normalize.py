@@ -116,13 +116,17 @@ def stored(value: Any) -> Any:
     returns it, is the list that was written; a FLOAT_VECTOR element read back as ``numpy.float32``, as pymilvus
     2.5.x returns it, is the float; a dict's keys in sorted order). For checks of what the server stored, never for
     comparing the two clients, whose container types are part of what they return."""
-    value = plain(value)
+    return _payloads(plain(value))
+
+
+def _payloads(value: Any) -> Any:
+    """Plain data with each tagged value replaced by its payload and dict keys sorted (see :func:`stored`)."""
     while is_tagged(value):
         value = value[VALUE]
     if isinstance(value, dict):  # keys in one order: Milvus Lite 2.5.1 returns a row's fields sorted by name
-        return {k: stored(value[k]) for k in sorted(value, key=str)}
+        return {k: _payloads(value[k]) for k in sorted(value, key=str)}
     if isinstance(value, list):
-        return [stored(v) for v in value]
+        return [_payloads(v) for v in value]
     return value
 
 

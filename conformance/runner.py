@@ -65,17 +65,20 @@ class Runner:
     """A sync client and an async client on ``conn``; :meth:`call_sync` / :meth:`call_async` make one call each."""
 
     def __init__(self, conn: Connection, *, timeout: Optional[float] = None,
-                 wrap_async: Optional[AsyncWrapper] = None) -> None:
-        """Open both clients. ``wrap_async`` wraps the async client (mutation tests inject faults with it)."""
+                 wrap_async: Optional[AsyncWrapper] = None, traits: bool = True) -> None:
+        """Open both clients. ``wrap_async`` wraps the async client (mutation tests inject faults with it).
+        ``traits``: measure the server's data traits and make them the current ones (the suite's runners do; a
+        runner for a throwaway server that a lifecycle check only calls needs none)."""
         self.conn = conn
         self.family = server_family(conn)
         adopt(self.family)  # leave out what this server cannot take (see conformance.servers)
         self.timeout = float(timeout or min(conn.timeout, 10.0))
         self.wrap_async = wrap_async
         self.sync = isolated_sync_client(conn)
-        from conformance import data_traits
+        if traits:
+            from conformance import data_traits
 
-        data_traits.measure(self.sync, conn.uri, self.timeout)  # what the server does with data (cached per server)
+            data_traits.measure(self.sync, conn.uri, self.timeout)  # what the server does with data (cached per server)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="conformance-loop", daemon=True)
         self._thread.start()
