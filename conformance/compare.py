@@ -6,6 +6,9 @@ show (a pymilvus list/dict subclass with its attributes, a tuple, a numpy value,
 ``{"__type__", "__value__", "__attrs__"}``. What the server returns unchanged is compared exactly: ``1 != 1.0``,
 a DOUBLE to the last bit, a FLOAT or float vector as the float32 value it is. Only values a spec declares
 *computed* (the scores and distances of search results, see :data:`RANKED_COMPUTED`) get a tolerance.
+
+Part of the reproducer kit (:mod:`conformance.reproducer`): standard library only, the kit's modules imported
+relatively, so a reproducer script judges with this very code.
 """
 
 from __future__ import annotations
@@ -13,10 +16,21 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Callable, Iterable, Optional
 
-from conformance.normalize import ATTRS, TYPE, VALUE, is_tagged
-from conformance.registry import Compare
+from .normalize import ATTRS, TYPE, VALUE, is_tagged
+
+
+class Compare(str, Enum):
+    """How two normalised results are compared."""
+
+    EXACT = "exact"            # equal after normalisation: types, result classes and attributes, values to the bit
+    RANKED = "ranked"          # search results: as EXACT, but scores/distances/recalls are computed (within a
+    #                            tolerance) and hits tied with the last kept hit may differ (conformance.compare)
+    UNORDERED = "unordered"    # lists compared as multisets: only where order is not part of the method's contract
+    STRUCTURAL = "structural"  # same shape and leaf types (server-generated ids, timestamps, job ids)
+
 
 REL_TOL = 1e-5
 ABS_TOL = 1e-6

@@ -3,7 +3,7 @@ divergence, run against the embedded server with the pymilvus release it names, 
 which divergence it shows, the pymilvus versions the divergence applies to and the exit code measured.
 
     python -m conformance.docs_reproducers results/matrix/pymilvus265/reproducers/reproduce_use_database.py \\
-        --name use_database --pymilvus ">=2.6,<2.6.6" --out docs/reproducers
+        --name use_database --pymilvus ">=2.6,<2.6.6" --out docs/reproducers --link-kit
 
 ``tests/test_docs_reproducers.py`` re-runs every stamped script where its range covers the installed pymilvus and
 fails when it no longer shows the divergence (a stale script).
@@ -23,10 +23,11 @@ from typing import Optional
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
+from conformance.replay import DIVERGES
+from conformance.repro_kit import write_kit
 from vdb_harness.kernel.errors import BadInputError
+from vdb_harness.kernel.results import atomic_write_text
 
-#: Exit code of a reproducer script while the clients still diverge (see :mod:`conformance.reproducer`).
-DIVERGES = 1
 _FIELD = re.compile(r"^# (divergence|server|pymilvus|proven): (.*)$")
 _PROVEN = re.compile(r"exit (\d+)")
 
@@ -85,17 +86,21 @@ def read_stamp(path: Path) -> Stamp:
 
 
 def run_script(path: Path, uri: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:
-    """Run a reproducer against ``uri`` with this interpreter, outside any checkout (no harness on the path)."""
+    """Run a reproducer against ``uri`` with this interpreter, as a user runs it: from its own directory (where
+    its kit is), without ``PYTHON*`` variables or user site-packages (``-E -s``), so no checkout of the harness
+    is on the path."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     path = Path(path).resolve()
-    return subprocess.run([sys.executable, "-I", str(path), uri], capture_output=True, text=True, timeout=timeout,
-                          env=env, cwd=Path(path).parent)
+    return subprocess.run([sys.executable, "-E", "-s", str(path), uri], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=Path(path).parent)
 
 
 def prove(source: Path, name: str, pymilvus_range: str, out_dir: Path, server: Optional[str] = None,
-          file_name: Optional[str] = None, family: str = "*") -> Path:
-    """Run ``source`` against the embedded server (or ``server``), then write it under ``out_dir`` with its
-    header and the exit code measured; refuses a script that does not show the divergence (exit != 1)."""
+          file_name: Optional[str] = None, family: str = "*", link_kit: bool = False) -> Path:
+    """Run ``source`` (with the kit beside it) against the embedded server (or ``server``), then write it under
+    ``out_dir`` with its header and the exit code measured, and the kit beside it (``link_kit``: as symlinks to
+    this harness's modules, for ``docs/reproducers`` in its source tree); refuses a script that does not show
+    the divergence (exit != 1)."""
     import pymilvus
 
     from scenarios.embedded import EmbeddedMilvus
@@ -123,8 +128,8 @@ def prove(source: Path, name: str, pymilvus_range: str, out_dir: Path, server: O
                                         f"exit {proc.returncode} ({proc.stdout.strip().splitlines()[-1][:160]})",
                   family)
     target = Path(out_dir) / (file_name or f"reproduce_{re.sub(r'[^A-Za-z0-9_]', '_', name)}.py")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(header(stamp) + Path(source).read_text(encoding="utf-8"), encoding="utf-8")
+    write_kit(target.parent, link=link_kit)
+    atomic_write_text(target, header(stamp) + Path(source).read_text(encoding="utf-8"))
     return target
 
 
@@ -138,9 +143,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--uri", default=None, help="a running server (default: start the embedded one)")
     parser.add_argument("--file", default=None, help="the file name under --out (default: reproduce_<name>.py)")
     parser.add_argument("--server", default="*", help="server family glob of the registry entry (lite3, *)")
+    parser.add_argument("--link-kit", action="store_true",
+                        help="put the kit beside the script as symlinks into this source tree (docs/reproducers)")
     args = parser.parse_args(argv)
     try:
-        print(prove(args.source, args.name, args.pymilvus, args.out, args.uri, args.file, args.server))
+        print(prove(args.source, args.name, args.pymilvus, args.out, args.uri, args.file, args.server,
+                    args.link_kit))
     except BadInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -2,52 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from conformance import normalize, typed
+from conformance import normalize, probes, typed
 from conformance.compare import Outcome, difference
+from conformance.probes import ProbeCall, shared_client_probes
 from conformance.registry import MethodSpec, Need
+from conformance.replay import with_timeout
 from conformance.runner import Runner
 from conformance.world import Namespace, Ref, build, cleanup, new_namespaces
 from vdb_harness.kernel.errors import InfrastructureError
 
-ProbeCall = tuple[str, dict[str, Any]]
-C = Ref("coll")
-#: What a collection-scoped call can change: its schema, partitions, indexes, load state and row count.
-COLLECTION_PROBES: list[ProbeCall] = [
-    ("describe_collection", {"collection_name": C}),
-    ("list_partitions", {"collection_name": C}),
-    ("list_indexes", {"collection_name": C}),
-    ("get_load_state", {"collection_name": C}),
-    ("query", {"collection_name": C, "filter": "", "output_fields": ["count(*)"]}),
-]
-#: Objects any call may create or drop by name (in the default database): listed after every call.
-GLOBAL_PROBES: list[ProbeCall] = [("list_collections", {}), ("list_databases", {})]
-#: What each piece of starting state can be changed through: the probes of a spec follow from its needs.
-NEED_PROBES: dict[Need, list[ProbeCall]] = {
-    Need.COLLECTION: COLLECTION_PROBES,
-    Need.BARE_COLLECTION: COLLECTION_PROBES,
-    Need.PARTITION: COLLECTION_PROBES + [("has_partition", {"collection_name": C, "partition_name": Ref("part")})],
-    Need.ALIAS: COLLECTION_PROBES + [("list_aliases", {"collection_name": C})],
-    Need.DATABASE: [("describe_database", {"db_name": Ref("db")})],
-    Need.USER: [("list_users", {}), ("describe_user", {"user_name": Ref("user")})],
-    Need.ROLE: [("list_roles", {}), ("describe_role", {"role_name": Ref("role")})],
-    Need.PRIVILEGE_GROUP: [("list_privilege_groups", {})],
-    Need.RESOURCE_GROUP: [("list_resource_groups", {})],
-    Need.TYPED: typed.PROBES + [("describe_collection", {"collection_name": Ref("typed")})],
-}
-#: What a method of a category can create or drop without needing it first (a create_user needs no user).
-CATEGORY_PROBES: dict[str, list[ProbeCall]] = {
-    "rbac": [("list_users", {}), ("list_roles", {}), ("list_privilege_groups", {})],
-    "resource_group": [("list_resource_groups", {})],
-    "file_resource": [("list_file_resources", {})],
-}
-#: Through the client that made the call: where its next call lands (``use_database`` / ``using_database`` move
-#: it; a closed client refuses). Compared like every other probe, so a client that switched database wrongly, or
-#: broke, diverges.
-CLIENT_PROBES: list[ProbeCall] = [("list_collections", {})]
+#: The probes of the typed collection (a need with a builder of its own, outside the standard starting state).
+TYPED_NEED_PROBES = {Need.TYPED.value: typed.PROBES + [("describe_collection", {"collection_name": Ref("typed")})]}
 
 
 class SetupError(Exception):
@@ -71,17 +39,7 @@ class Divergence(AssertionError):
 
 
 def _with_timeout(runner: Runner, spec: MethodSpec, method: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    if not spec.timeout or "timeout" in kwargs:
-        return kwargs
-    try:
-        params = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    takes = "timeout" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
-    positional = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if "timeout" in positional[:len(kwargs.get("__positional__") or ())]:
-        return kwargs  # the call passes its timeout positionally
-    return {**kwargs, "timeout": runner.timeout} if takes else kwargs
+    return with_timeout(method, kwargs, runner.timeout) if spec.timeout else kwargs
 
 
 def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, Any], side: str,
@@ -107,26 +65,10 @@ def observe(runner: Runner, spec: MethodSpec, ns: Namespace, kwargs: dict[str, A
     return Outcome(outcome_ok, value, error, effects)
 
 
-def _unique(calls: list[ProbeCall]) -> list[ProbeCall]:
-    seen: set[str] = set()
-    out = []
-    for call in calls:
-        key = repr(call)
-        if key not in seen:
-            seen.add(key)
-            out.append(call)
-    return out
-
-
-def probe_calls(spec: MethodSpec) -> list[tuple[str, dict[str, Any]]]:
+def probe_calls(spec: MethodSpec) -> list[ProbeCall]:
     """The calls (method, kwargs with Ref placeholders) :func:`probe` makes after a call of ``spec``: the spec's
     own probes, then what its needs and its category say it can touch, then the global listings."""
-    calls = list(spec.probe() if spec.probe else [])
-    for need in spec.needs:
-        calls += NEED_PROBES.get(need, [])
-    calls += CATEGORY_PROBES.get(spec.category, [])
-    calls += GLOBAL_PROBES
-    return _unique(calls)
+    return probes.probe_calls(spec.probe() if spec.probe else [], spec.needs, spec.category, TYPED_NEED_PROBES)
 
 
 def _probe_one(runner: Runner, spec: MethodSpec, ns: Namespace, call: Callable[[dict[str, Any]], Any],
@@ -148,14 +90,6 @@ def probe(runner: Runner, spec: MethodSpec, ns: Namespace) -> dict[str, Any]:
     for i, (method, kwargs) in enumerate(probe_calls(spec)):
         seen[f"{i}:{method}"] = _probe_one(runner, spec, ns, lambda k, m=method: runner.call_sync(m, k), kwargs)
     return seen
-
-
-def shared_client_probes() -> list[ProbeCall]:
-    """The :data:`CLIENT_PROBES` both client classes have: a probe one side lacks (pymilvus 2.5.x's
-    AsyncMilvusClient has no list_collections) would report its AttributeError as a divergence of every method."""
-    from pymilvus import AsyncMilvusClient, MilvusClient
-
-    return [(m, k) for m, k in CLIENT_PROBES if hasattr(MilvusClient, m) and hasattr(AsyncMilvusClient, m)]
 
 
 def probe_client(runner: Runner, spec: MethodSpec, ns: Namespace, side: str, client: Any) -> dict[str, Any]:

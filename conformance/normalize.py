@@ -6,6 +6,9 @@ stays an int, a float32 array stays one), the class and public attributes of pym
 (``extra``, ``recalls``, ...), key types and order; ``mask`` replaces a side's name prefix and server-generated
 values (ids, timestamps) with placeholders; ``error_record`` reduces an exception to class, code and a message
 with ids, timestamps and names masked.
+
+Part of the reproducer kit (:mod:`conformance.reproducer`): standard library and pymilvus' own dependencies only,
+the kit's modules imported relatively, so a reproducer script normalises with this very code.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 from enum import Enum
 from typing import Any, Iterable, Optional
 
-from conformance.world import PREFIX_RE
+from .starting_state import PREFIX_RE
 
 #: Result keys whose values the server generates; masked to their type.
 VOLATILE_KEYS = frozenset({

@@ -14,6 +14,8 @@ from typing import Any, Callable, Optional
 
 from hypothesis import strategies as st
 
+from conformance.compare import Compare  # noqa: F401 - re-exported: a spec names how it is compared
+
 
 class Need(str, Enum):
     """A piece of starting state a call needs; the twin builder creates each one per side."""
@@ -28,16 +30,6 @@ class Need(str, Enum):
     PRIVILEGE_GROUP = "privilege_group"  # privilege group ``pgroup``
     RESOURCE_GROUP = "resource_group"    # resource group ``rgroup``
     TYPED = "typed"                  # collection ``typed`` (every supported data type) + partition ``tpart``
-
-
-class Compare(str, Enum):
-    """How two normalised results are compared."""
-
-    EXACT = "exact"            # equal after normalisation: types, result classes and attributes, values to the bit
-    RANKED = "ranked"          # search results: as EXACT, but scores/distances/recalls are computed (within a
-    #                            tolerance) and hits tied with the last kept hit may differ (conformance.compare)
-    UNORDERED = "unordered"    # lists compared as multisets: only where order is not part of the method's contract
-    STRUCTURAL = "structural"  # same shape and leaf types (server-generated ids, timestamps, job ids)
 
 
 ArgsFn = Callable[[], "st.SearchStrategy[dict[str, Any]]"]

@@ -1,4 +1,4 @@
-"""The starting state and its cleanup as literal pymilvus calls, for reproducer scripts.
+"""A starting state as literal pymilvus calls, for reproducer scripts whose state the kit does not build.
 
 :func:`conformance.world.build` runs against a :class:`Recorder` (a stand-in for the sync ``MilvusClient``) for a
 namespace with a placeholder prefix, so the script repeats exactly the calls the harness makes, with the
@@ -54,39 +54,3 @@ def setup_function(needs: Iterable[Need], em: Emitter) -> str:
     what = ", ".join(n.value for n in needs) or "nothing"
     doc = f'    """The starting state ({what}) on one side; p(name) is that side\'s name of an object."""\n'
     return "def setup(client, p):\n" + doc + "".join(f"{line}\n" for line in em.statements)
-
-
-CLEANUP = '''def cleanup(client, prefixes):
-    """Drop every object whose name contains one of prefixes (best effort: errors are ignored)."""
-    def quietly(action, *args, **kwargs):
-        try:
-            return action(*args, **kwargs)
-        except Exception:
-            return None
-
-    def ours(name):
-        return any(prefix in str(name) for prefix in prefixes)
-
-    log = logging.getLogger("pymilvus")
-    level = log.level
-    log.setLevel(logging.CRITICAL)  # calls failing here are expected (a server without RBAC): no tracebacks
-    t = {"timeout": TIMEOUT}
-    for name in filter(ours, quietly(client.list_collections, **t) or []):
-        listed = quietly(client.list_aliases, name, **t)
-        for alias in listed.get("aliases", []) if isinstance(listed, dict) else []:
-            quietly(client.drop_alias, alias, **t)
-        quietly(client.drop_collection, name, **t)
-    for name in filter(ours, quietly(client.list_databases, **t) or []):
-        quietly(client.drop_database, name, **t)
-    for name in filter(ours, quietly(client.list_users, **t) or []):
-        quietly(client.drop_user, name, **t)
-    for name in filter(ours, quietly(client.list_roles, **t) or []):
-        quietly(client.drop_role, name, force_drop=True, **t)
-    for group in quietly(client.list_privilege_groups, **t) or []:
-        name = group.get("privilege_group", "") if isinstance(group, dict) else str(group)
-        if ours(name):
-            quietly(client.drop_privilege_group, name, **t)
-    for name in filter(ours, quietly(client.list_resource_groups, **t) or []):
-        quietly(client.drop_resource_group, name, **t)
-    log.setLevel(level)
-'''

@@ -38,8 +38,8 @@ def test_close_of_one_client_and_the_others_of_its_uri(milvus, runner, matrix, s
     """For both clients: after close() of one client, the closed one refuses, another client of the same URI and a
     client created afterwards keep working. The suite's own clients are unaffected whatever pymilvus does."""
     _calls_needed("list_collections")
-    sync = lifecycle.sync_close_lifecycle(milvus, runner.timeout)
-    asyn = lifecycle.async_close_lifecycle(milvus, runner.timeout)
+    sync = lifecycle.sync_close_lifecycle(milvus.client_kwargs(), runner.timeout)
+    asyn = lifecycle.async_close_lifecycle(milvus.client_kwargs(), runner.timeout)
     status, detail = lifecycle.lifecycle_verdict(sync, asyn)
     script = lifecycle.write_lifecycle_reproducer(conformance_out, milvus.uri) if status != "pass" else None
     # the suite's own clients are isolated: no verdict may depend on another client's lifecycle
@@ -96,19 +96,9 @@ def test_a_silent_server_honours_the_timeout_on_both_clients(milvus, server_fami
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         conn = replace(milvus, uri=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=2.0)
-        sync_seen, sync_took = lifecycle.timed(lambda: isolated_sync_client(conn).list_collections(timeout=1))
-
-        async def async_call() -> None:
-            client = isolated_async_client(conn)
-            try:
-                await client.list_collections(timeout=1)
-            finally:
-                await client.close()
-
-        import asyncio
-
         guard = conn.timeout + TIMEOUT_SLACK + 8  # a client that ignores its timeout is stopped here, not waited for
-        async_seen, async_took = lifecycle.timed(lambda: asyncio.run(asyncio.wait_for(async_call(), guard)))
+        (sync_seen, sync_took), (async_seen, async_took) = lifecycle.silent_server_seen(
+            lambda: isolated_sync_client(conn), lambda: isolated_async_client(conn), guard)
     bound = conn.timeout + TIMEOUT_SLACK
     listed = known.applicable(known.load(), lifecycle.SILENT_SERVER, server_family, pymilvus.__version__)
     sync = lifecycle.silent_server_outcome(sync_seen, sync_took, bound)

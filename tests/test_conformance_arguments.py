@@ -5,9 +5,6 @@ and that every asymmetry the suite lists is exercised by an explicit call of its
 from __future__ import annotations
 
 import inspect
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -169,9 +166,6 @@ def test_asymmetry_calls_are_added_once() -> None:
 
 # ---------------------------------------------------------------- on the real server
 
-HARNESS = ("conformance", "scenarios", "loadtests", "reports", "tests", "benchmarks")
-
-
 def _asymmetry_divergence(runner: Any, method: str, kind: str) -> Any:
     """The divergence the explicit call of ``method``'s ``kind`` asymmetry shows on the real pair (None: agree)."""
     from conformance.example import Divergence, run_example
@@ -194,7 +188,8 @@ def test_a_divergence_found_by_a_sync_form_call_has_a_working_reproducer(runner,
     """The call written as the sync signature allows diverges on the unmodified pair (registered in
     known_divergences.toml); its reproducer, run outside the checkout with no harness package importable, makes the
     same call on both clients, prints both outcomes and exits 1 (the clients diverge)."""
-    from conformance.reproducer import render
+    from conformance.reproducer import write_reproducer
+    from tests.reproducer_runs import run_outside_checkout
 
     if milvus.token or milvus.db_name != "default":
         pytest.skip("reproducer scripts take a URI only (no token, default database)")
@@ -208,13 +203,7 @@ def test_a_divergence_found_by_a_sync_form_call_has_a_working_reproducer(runner,
     entry = known.match(known.applicable(known.load(), method, runner.family, pymilvus.__version__),
                         known.signature(div))
     assert entry is not None, f"unregistered divergence: {div}"
-    path = tmp_path / f"reproduce_{method}.py"
-    path.write_text(render(div))
-    blocked = ", ".join(repr(m) for m in HARNESS)
-    code = (f"import sys, runpy; [sys.modules.__setitem__(m, None) for m in ({blocked})]; "
-            f"sys.argv = [{str(path)!r}, {milvus.uri!r}]; runpy.run_path({str(path)!r}, run_name='__main__')")
-    proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=240, env={**os.environ, "PYTHONPATH": ""})
+    proc = run_outside_checkout(write_reproducer(div, milvus, tmp_path), milvus.uri)
     # the script judges as the harness does: exit 1 while the clients diverge
     assert proc.returncode == 1, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     out = proc.stdout

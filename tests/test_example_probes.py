@@ -1,11 +1,12 @@
-"""The side-effect probes (conformance.example): derived from each spec's needs and category, made after every
+"""The side-effect probes (conformance.probes, conformance.example): derived from each spec's needs and category, made after every
 call, and naming only methods the clients have (a misspelt probe would fail the same way on both sides and hide)."""
 
 from __future__ import annotations
 
 from pymilvus import AsyncMilvusClient, MilvusClient
 
-from conformance.example import CATEGORY_PROBES, CLIENT_PROBES, GLOBAL_PROBES, NEED_PROBES, probe_calls
+from conformance.example import TYPED_NEED_PROBES, probe_calls
+from conformance.probes import CATEGORY_PROBES, CLIENT_PROBES, GLOBAL_PROBES, NEED_PROBES
 from conformance.registry import Need
 from conformance.specs import load_all
 
@@ -19,7 +20,7 @@ def test_every_spec_probes_the_global_listings_and_what_its_needs_can_touch() ->
         for call in GLOBAL_PROBES:
             assert call in calls, (spec.name, call)
         for need in spec.needs:
-            for call in NEED_PROBES.get(need, []):
+            for call in {**NEED_PROBES, **TYPED_NEED_PROBES}.get(need.value, []):
                 assert call in calls, (spec.name, need, call)
         for call in CATEGORY_PROBES.get(spec.category, []):
             assert call in calls, (spec.name, spec.category, call)
@@ -33,7 +34,7 @@ def test_a_create_without_needs_still_probes_what_it_creates() -> None:
 
 def test_every_need_has_probes() -> None:
     """A new kind of starting state must say how its changes are seen."""
-    assert set(NEED_PROBES) == set(Need)
+    assert set(NEED_PROBES) | set(TYPED_NEED_PROBES) == {need.value for need in Need}
 
 
 def test_probes_name_real_client_methods() -> None:

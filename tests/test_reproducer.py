@@ -1,13 +1,12 @@
-"""Reproducer scripts stand alone: only the standard library, pymilvus and (when needed) numpy/scipy; the setup,
-the arguments and the probes they contain are exactly what the harness does; they run outside the checkout."""
+"""Reproducer scripts stand alone: the script and the kit beside it import only the standard library, pymilvus
+and (when needed) numpy/scipy; the setup, the arguments and the probes they make are exactly what the harness
+does; they run outside the checkout."""
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import os
-import subprocess
 import sys
+import types
 from typing import Any, Callable
 
 import numpy as np
@@ -16,41 +15,21 @@ import scipy.sparse
 from hypothesis import HealthCheck, Phase, find, given, reject, settings
 from pymilvus import AsyncMilvusClient, DataType, MilvusClient, RRFRanker
 
-from conformance import typed, world
-from conformance.example import CLIENT_PROBES, Divergence, probe_calls
+from conformance import replay, typed, world
+from conformance.example import Divergence, probe_calls
+from conformance.probes import CLIENT_PROBES
 from conformance.pysource import Emitter, Unrenderable, canon
 from conformance.registry import MethodSpec, Need
+from conformance.repro_kit import KIT, write_script
 from conformance.specs import load_all
 from conformance.reproducer import render
 from conformance.world import Namespace, build, cleanup
+from tests.reproducer_runs import assert_standalone, imported_modules, run_outside_checkout
 
 SPECS = load_all()
-STDLIB = set(sys.stdlib_module_names)
-#: What pymilvus itself installs and the copied comparison imports (gRPC status codes, protobuf messages).
-PYMILVUS_DEPENDENCIES = {"grpc", "google"}
-HARNESS = ("conformance", "scenarios", "loadtests", "reports", "tests", "benchmarks")
 FEW = settings(max_examples=4, deadline=None, database=None, derandomize=True,
                suppress_health_check=list(HealthCheck))
 TIMEOUT = 30
-
-
-def imported_modules(script: str) -> set[str]:
-    """Top-level names of every module the script imports."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(script)):
-        if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "relative import in a reproducer"
-            names.add((node.module or "").split(".")[0])
-    return names
-
-
-def assert_standalone(script: str) -> None:
-    """Every import is stdlib, pymilvus, numpy or scipy; no harness module is named anywhere."""
-    modules = imported_modules(script)
-    assert modules <= STDLIB | {"pymilvus", "numpy", "scipy"} | PYMILVUS_DEPENDENCIES, modules
-    assert not modules & set(HARNESS)
 
 
 class Calls:
@@ -65,34 +44,42 @@ class Calls:
         return lambda *args, **kwargs: self.calls.append((method, args, kwargs))
 
 
-def load_script(script: str) -> dict[str, Any]:
-    """The script's module namespace (``main`` is not run)."""
-    import types
-
-    module = types.ModuleType("reproducer_under_test")  # a real module: the script's dataclasses look it up
-    sys.modules[module.__name__] = module
-    exec(compile(script, "reproduce.py", "exec"), module.__dict__)  # noqa: S102 - the script under test
-    return module.__dict__
+def script_case(script: str) -> replay.Case:
+    """The :class:`conformance.replay.Case` the script hands to the kit's ``main`` (run as ``__main__`` on the
+    harness's own replay module, with ``main`` capturing instead of calling the server)."""
+    captured: list[replay.Case] = []
+    kit = types.ModuleType(f"{KIT}.replay")
+    kit.__dict__.update(vars(replay))
+    kit.main = lambda kwargs, **case: captured.append(replay.Case(kwargs=kwargs, **case))  # type: ignore[attr-defined]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sys.modules, KIT, types.ModuleType(KIT))
+        patch.setitem(sys.modules, f"{KIT}.replay", kit)
+        exec(compile(script, "reproduce.py", "exec"), {"__name__": "__main__"})  # noqa: S102 - the script under test
+    assert len(captured) == 1, "the script must call main once"
+    return captured[0]
 
 
 def assert_same_as_harness(script: str, spec: MethodSpec, div: Divergence) -> None:
-    """Executed, the script's setup, arguments and probes equal what the harness builds, passes and probes."""
-    space = load_script(script)
+    """Executed, the script's setup, arguments and probes equal what the harness builds, passes and probes, and
+    it names the harness's comparison, timeout and client choice for the method."""
+    case = script_case(script)
+    assert case.method == div.method
     ns = Namespace("x1s_")
-    p = space["namer"](ns.prefix)
+    p = ns.name
     ours, harness = Calls(), Calls()
-    space["setup"](ours, p)
+    case.build(ours, p)
     build(harness, ns, div.needs, TIMEOUT)
     assert repr(canon(ours.calls)) == repr(canon(harness.calls))
     expected = ns.resolve(dict(div.kwargs))
     positional = expected.pop("__positional__", None)
-    assert repr(canon(space["kwargs"](p))) == repr(canon(expected))
+    assert repr(canon(case.kwargs(p))) == repr(canon(expected))
     if positional is not None:
-        assert repr(canon(space["args"](p))) == repr(canon(positional))
+        assert case.args is not None and repr(canon(case.args(p))) == repr(canon(positional))
     probed = typed.narrowed(spec, div.kwargs) if spec.mutates else spec  # what run_example probes
-    assert repr(canon(space["probes"](p))) == repr(canon(ns.resolve(probe_calls(probed))))
-    assert repr(canon(space["client_probes"](p))) == repr(canon(ns.resolve(CLIENT_PROBES)))
-    assert space["MODE"].name == spec.compare.name and space["VOLATILE"] == spec.volatile_keys
+    assert repr(canon(case.probe_list(p))) == repr(canon(ns.resolve(probe_calls(probed))))
+    assert (case.mode, set(case.volatile)) == (probed.compare.name, set(probed.volatile_keys))
+    assert (case.timeout, case.fresh) == (probed.timeout, probed.fresh_clients)
+    assert case.features == {k: v for k, v in world.FEATURES.items() if not v}
 
 
 def divergence(spec: MethodSpec, kwargs: dict[str, Any], needs: tuple[Need, ...] | None = None) -> Divergence:
@@ -103,8 +90,9 @@ def divergence(spec: MethodSpec, kwargs: dict[str, Any], needs: tuple[Need, ...]
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_every_spec_renders_a_standalone_script_equal_to_the_harness(name: str) -> None:
-    """For drawn arguments of every spec: the script imports nothing of the harness, compiles, calls both
-    clients, and its setup/arguments/probes equal the harness's (Lazy objects rendered from the built object)."""
+    """For drawn arguments of every spec: the script and its kit import nothing of the harness, the script
+    compiles, and its call, setup, arguments and probes equal the harness's (Lazy objects rendered from the built
+    object)."""
     spec = SPECS[name]
     if not hasattr(AsyncMilvusClient, name):
         pytest.skip(f"the installed pymilvus has no AsyncMilvusClient.{name}")
@@ -118,7 +106,6 @@ def test_every_spec_renders_a_standalone_script_equal_to_the_harness(name: str) 
         script = render(div)
         assert_standalone(script)
         compile(script, f"reproduce_{name}.py", "exec")
-        assert f"sync.{name}(" in script and f"client.{name}(" in script
         assert_same_as_harness(script, spec, div)
 
     for kwargs in getattr(spec, "explicit", ()):  # the arguments a spec always tries
@@ -126,33 +113,39 @@ def test_every_spec_renders_a_standalone_script_equal_to_the_harness(name: str) 
     FEW(given(kwargs=spec.args())(check))()
 
 
-def test_needs_partition_alias_and_rbac_are_built_by_literal_calls() -> None:
-    """PARTITION + ALIAS and the RBAC needs become the harness's calls, written out."""
+def test_the_kit_builds_the_standard_needs_and_the_script_writes_out_the_rest() -> None:
+    """PARTITION + ALIAS and the RBAC needs are built by the kit with the harness's own calls (nothing written
+    out); the typed collection, which the kit has no builder for, is written out as literal calls."""
     spec = SPECS["has_partition"]
     div = divergence(spec, {"collection_name": world.Ref("coll"), "partition_name": world.Ref("part")},
                      needs=(Need.PARTITION, Need.ALIAS))
     script = render(div)
-    for call in ("client.create_partition(p('coll'), p('part')", "client.create_alias(p('coll'), p('alias')",
-                 "schema.add_field('vec', DataType.FLOAT_VECTOR, dim=4)", "index_params.add_index('vec'"):
-        assert call in script
+    assert "def setup(" not in script and "needs=['partition', 'alias']" in script
     assert_same_as_harness(script, spec, div)
     rbac = SPECS["grant_role"]
     div = divergence(rbac, {"user_name": world.Ref("user"), "role_name": world.Ref("role")})
-    script = render(div)
-    assert "client.create_user(p('user'), 'Passw0rd!'" in script and "client.create_role(p('role')" in script
+    assert_same_as_harness(render(div), rbac, div)
+    typed_div = divergence(SPECS["query"], {"collection_name": typed.T, "filter": 'pk >= ""'}, needs=(Need.TYPED,))
+    script = render(typed_div)
+    assert "def setup(client, p):" in script and "client.create_collection(p('typed')" in script
+    assert "from vdb_repro.replay import TIMEOUT, main" in script
     assert_standalone(script)
-    assert_same_as_harness(script, rbac, div)
+    assert_same_as_harness(script, SPECS["query"], typed_div)
 
 
 def test_setup_follows_the_features_the_run_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With nullable fields switched off (a server that refuses them), the script builds without them."""
+    """With nullable fields switched off (a server that refuses them), the script says so and builds without
+    them."""
     spec = SPECS["describe_collection"]
-    assert "nullable=True" in render(divergence(spec, {"collection_name": world.Ref("coll")}))
+    assert "features=" not in render(divergence(spec, {"collection_name": world.Ref("coll")}))
     monkeypatch.setitem(world.FEATURES, "nullable", False)
     div = divergence(spec, {"collection_name": world.Ref("coll")})
     script = render(div)
-    assert "nullable" not in script and "'opt': None" not in script
+    assert "features={'nullable': False}" in script
     assert_same_as_harness(script, spec, div)
+    ours = Calls()
+    script_case(script).build(ours, Namespace("x1s_").name)
+    assert "nullable" not in repr(ours.calls)
 
 
 def test_numpy_and_scipy_are_imported_only_when_the_arguments_hold_them() -> None:
@@ -251,7 +244,7 @@ def server(milvus):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("name,draw,needs", RUNS, ids=[r[0] for r in RUNS])
 def test_script_runs_outside_the_checkout(server, tmp_path, name: str,  # type: ignore[no-untyped-def]
                                           draw: Callable[[], dict], needs: tuple[Need, ...] | None) -> None:
-    """Copied to a temp directory and run with every harness package unimportable, the script prints both
+    """Written with its kit to a temp directory and run with every harness package unimportable, the script prints both
     outcomes and the probes, leaves no collection behind, and its exit code is the harness's verdict on the same
     example (1: diverges, 0: agrees), so a script shows a divergence by itself and tells when it is gone."""
     from conformance.example import run_example
@@ -272,16 +265,11 @@ def test_script_runs_outside_the_checkout(server, tmp_path, name: str,  # type: 
         runner.close()
     probed = typed.narrowed(run_spec, kwargs) if spec.mutates else run_spec  # the state run_example built
     script = render(divergence(spec, kwargs, probed.needs))
-    path = tmp_path / f"reproduce_{name}.py"
-    path.write_text(script)
-    blocked = ", ".join(repr(m) for m in HARNESS)
-    code = (f"import sys, runpy; [sys.modules.__setitem__(m, None) for m in ({blocked})]; "
-            f"sys.argv = [{str(path)!r}, {server.uri!r}]; runpy.run_path({str(path)!r}, run_name='__main__')")
+    path = write_script(tmp_path, f"reproduce_{name}.py", script)
     admin = server.sync_client()
     try:
         before = set(admin.list_collections(timeout=TIMEOUT))
-        proc = subprocess.run([sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=240, env={**os.environ, "PYTHONPATH": ""})
+        proc = run_outside_checkout(path, server.uri)
         after = set(admin.list_collections(timeout=TIMEOUT))
     finally:
         admin.close()

@@ -8,6 +8,7 @@ from conformance.registry import Compare, Need, fixed, spec
 from conformance.strategies import (bad_filters, existing_ids, filters, invalid_rows, output_fields, query_kwargs,
                                     standard_rows)
 from conformance import typed, typed_strategies as ts, world
+from conformance.probes import READ_BACK
 from conformance.world import Lazy, Ref
 
 C = Ref("coll")
@@ -17,8 +18,6 @@ NEEDS = (Need.COLLECTION,)
 #: builds only the collection it names (conformance.typed.narrowed), a read-only method builds both once.
 DATA_NEEDS = (Need.COLLECTION, Need.TYPED)
 T, TPART = typed.T, typed.TPART
-READ_BACK = [("query", {"collection_name": C, "filter": "id >= 0", "output_fields": ["*"], "limit": 200}),
-             ("get_collection_stats", {"collection_name": C})]
 
 spec("insert", CAT, needs=DATA_NEEDS, mutates=True, probe=lambda: READ_BACK,
      args=lambda: st.one_of(st.builds(lambda r: {"collection_name": C, "data": r}, standard_rows()),

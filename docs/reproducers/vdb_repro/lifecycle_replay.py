@@ -1,0 +1,1 @@
+../../../conformance/lifecycle_replay.py

@@ -1,0 +1,1 @@
+../../../conformance/starting_state.py
