@@ -7,7 +7,7 @@ names what goes wrong when the suite ignores it.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from conformance.registry import Need
 
@@ -46,14 +46,44 @@ LACKING_FEATURES: dict[str, dict[str, str]] = {
 }
 
 
-#: family -> {crash: what kills the server}. The suite never makes these calls there;
-#: conformance/test_server_traits.py checks each on a throwaway server so a fix is noticed.
+#: family -> {crash: what kills the server}. The suite never makes these calls there; each has a trigger
+#: (:data:`CRASH_TRIGGERS`) that conformance/test_server_traits.py sets off on a throwaway server, so a fix is noticed.
 CRASHES: dict[str, dict[str, str]] = {
     "lite25": {
         "template_like_filter": "query(filter='text like {w}', filter_params={'w': ...}) ends the server (SIGSEGV)",
         "null_into_non_nullable": "insert of a row with None for a non-nullable INT64 field ends the server "
                                   "(both clients send it); the standard schema there leaves that field dynamic",
     },
+}
+
+
+def _template_like_filter(client: Any, timeout: float) -> Callable[[], Any]:
+    from conformance.world import build, new_namespaces
+
+    ns, _ = new_namespaces(shared=True)
+    build(client, ns, (Need.COLLECTION,), timeout)
+    coll = ns.name("coll")
+    assert client.query(coll, filter='text like "alpha%"', timeout=timeout), "the plain filter should answer"
+    return lambda: client.query(coll, filter="text like {w}", filter_params={"w": "alpha%"}, timeout=timeout)
+
+
+def _null_into_non_nullable(client: Any, timeout: float) -> Callable[[], Any]:
+    from pymilvus import DataType
+
+    schema = client.create_schema(auto_id=False)
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("vec", DataType.FLOAT_VECTOR, dim=2)
+    schema.add_field("n", DataType.INT64)
+    client.create_collection("crash_null", schema=schema, timeout=timeout)
+    client.insert("crash_null", [{"id": 1, "vec": [0.1, 0.2], "n": 1}], timeout=timeout)  # a full row is fine
+    return lambda: client.insert("crash_null", [{"id": 2, "vec": [0.1, 0.2], "n": None}], timeout=timeout)
+
+
+#: crash -> ``trigger(client, timeout)``: prepares a fresh server through the sync ``client`` and returns the call
+#: that kills it (everything before that call must work).
+CRASH_TRIGGERS: dict[str, Callable[[Any, float], Callable[[], Any]]] = {
+    "template_like_filter": _template_like_filter,
+    "null_into_non_nullable": _null_into_non_nullable,
 }
 
 

@@ -152,29 +152,24 @@ def test_lite25_serves_from_its_managed_venv() -> None:
 @pytest.mark.server
 def test_what_lite25_is_refused_really_breaks_it() -> None:
     """The refusals have a reason on the real engine: a template filter fails, and None in a non-nullable field
-    kills the server. When Lite 2.5 stops doing so, this test turns red and the refusal can go."""
-    from pymilvus import DataType, MilvusClient
+    kills the server (the suite's own trigger of that crash). When Lite 2.5 stops doing so, this test turns red
+    and the refusal can go."""
+    from pymilvus import MilvusClient
 
+    from conformance.servers import CRASH_TRIGGERS
     from scenarios.embedded import EmbeddedMilvus
 
     _lite25_or_skip()
     with EmbeddedMilvus(backend="lite25") as server:
         client = MilvusClient(uri=server.uri, timeout=5)
-        schema = client.create_schema(auto_id=False)
-        schema.add_field("id", DataType.INT64, is_primary=True)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
-        schema.add_field("n", DataType.INT64)
-        client.create_collection("c", schema=schema, timeout=5)
-        index = client.prepare_index_params()
-        index.add_index("vector", index_type="FLAT", metric_type="L2")
-        client.create_index("c", index, timeout=5)
-        client.load_collection("c", timeout=5)
-        client.insert("c", [{"id": 1, "vector": [0.1, 0.2], "n": 1}], timeout=5)
+        client.create_collection("c", dimension=2, timeout=5)
+        client.insert("c", [{"id": 1, "vector": [0.1, 0.2]}], timeout=5)
         assert client.query("c", filter="id in [1]", timeout=5)  # the plain filter works
         with pytest.raises(Exception):
             client.query("c", filter="id in {ids}", filter_params={"ids": [1]}, timeout=5)
+        kill = CRASH_TRIGGERS["null_into_non_nullable"](client, 5)
         with pytest.raises(Exception):
-            client.insert("c", [{"id": 2, "vector": [0.1, 0.2], "n": None}], timeout=5)
+            kill()
         assert server.gone_within(10), "Lite 2.5.1 survived None: drop the refusal"
         client.close()
 
