@@ -75,8 +75,11 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
     plan = load_plan(scenario, path.parent, with_recall=variant != "ours-norec")
     ctx = plan.context(Connection(uri=uri, timeout=30), score_recall=variant != "ours-norec")
     independent: list[float] = []
-    if variant == "lean":
-        _time_lean_rpcs(independent)
+    if variant == "lean":  # every RPC timed outside the user's own timing: an independent check
+        from loadtests import crosscheck, lean
+        from loadtests.users import USER_CLASSES
+
+        USER_CLASSES["lean"] = crosscheck.independently_timed(lean.MilvusLeanUser, independent)
     scoring = [0.0]  # CPU seconds spent in recall scoring (thread_time: scoring runs in the users' thread)
     score = ctx.recall.score
 
@@ -119,30 +122,6 @@ def child(variant: str, uri: str, users: int, seconds: float) -> dict:
                              "independent_p50": statistics.median(independent), "n": len(independent),
                              "reported_n": rec.histogram.get_total_count()}
     return out
-
-
-def _time_lean_rpcs(sink: list[float]) -> None:
-    """Time every RPC of the lean users with perf_counter, outside the user's own timing (an independent check)."""
-    from loadtests import lean
-    from loadtests.users import USER_CLASSES
-
-    class TimedLean(lean.MilvusLeanUser):
-        abstract = True
-
-        def _open(self) -> None:
-            super()._open()
-
-            def timed(send):  # noqa: ANN001, ANN202
-                def call(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-                    t0 = time.perf_counter()
-                    try:
-                        return send(*args, **kwargs)
-                    finally:
-                        sink.append((time.perf_counter() - t0) * 1000.0)
-                return call
-            self.rpcs = {name: timed(send) for name, send in self.rpcs.items()}
-
-    USER_CLASSES["lean"] = TimedLean
 
 
 def _queries(scenario, path) -> list:

@@ -42,7 +42,7 @@ gevent_grpc.enable()
 from loadtests.plan import load_plan
 from loadtests.runner import run_local
 from loadtests.shapes import StagesShape
-from loadtests import users, lean
+from loadtests import crosscheck, users, lean
 from scenarios.loader import load_scenario
 from scenarios.targets import Connection
 path, uri, client, budget = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -50,26 +50,9 @@ scenario = load_scenario(path)
 plan = load_plan(scenario, __import__("pathlib").Path(path).parent)
 ctx = plan.context(Connection(uri=uri, timeout=30), max_requests=budget)
 independent, reported = [], []
-on_request = ctx.on_request
-def listener(**kw):
-    reported.append(kw["response_time"])
-    on_request(**kw)
-ctx.on_request = listener
+crosscheck.record_reported(ctx, reported)
 if client == "lean":
-    class Timed(lean.MilvusLeanUser):
-        abstract = True
-        def _open(self):
-            super()._open()
-            def timed(send):
-                def call(*a, **kw):
-                    t0 = time.perf_counter()
-                    try:
-                        return send(*a, **kw)
-                    finally:
-                        independent.append((time.perf_counter() - t0) * 1000.0)
-                return call
-            self.rpcs = {name: timed(send) for name, send in self.rpcs.items()}
-    users.USER_CLASSES["lean"] = Timed
+    users.USER_CLASSES["lean"] = crosscheck.independently_timed(lean.MilvusLeanUser, independent)
 run_local(ctx, client, StagesShape([(120.0, 1)], 1.0))
 per_query = {label: {} for label in ctx.recall._memo}
 for label, memo in ctx.recall._memo.items():

@@ -113,7 +113,7 @@ gevent_grpc.enable()
 from loadtests.plan import load_plan
 from loadtests.runner import run_local
 from loadtests.shapes import StagesShape
-from loadtests import users
+from loadtests import crosscheck, users
 from scenarios.loader import load_scenario
 from scenarios.targets import Connection
 path, uri, client_kind = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -121,33 +121,8 @@ scenario = load_scenario(path)
 plan = load_plan(scenario, __import__("pathlib").Path(path).parent)
 ctx = plan.context(Connection(uri=uri, timeout=30), max_requests=40)
 independent, reported = [], []
-ctx_on_request = ctx.on_request
-def listener(**kw):
-    reported.append(kw["response_time"])
-    ctx_on_request(**kw)
-ctx.on_request = listener
-base = users.USER_CLASSES[client_kind]
-class Timed(base):
-    abstract = True
-    def _open(self):
-        super()._open()
-        inner = self.client.search
-        if client_kind == "sync":
-            def search(**kwargs):
-                t0 = time.perf_counter()
-                try:
-                    return inner(**kwargs)
-                finally:
-                    independent.append((time.perf_counter() - t0) * 1000.0)
-        else:
-            async def search(**kwargs):
-                t0 = time.perf_counter()
-                try:
-                    return await inner(**kwargs)
-                finally:
-                    independent.append((time.perf_counter() - t0) * 1000.0)
-        self.client.search = search
-users.USER_CLASSES[client_kind] = Timed
+crosscheck.record_reported(ctx, reported)
+users.USER_CLASSES[client_kind] = crosscheck.independently_timed(users.USER_CLASSES[client_kind], independent)
 run = run_local(ctx, client_kind, StagesShape([(60.0, 1)], 1.0))
 print(json.dumps({"independent": independent, "reported": reported,
                   "hdr_count": ctx.recorder.tasks["dense_search"].histogram.get_total_count()}))
