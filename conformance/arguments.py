@@ -20,11 +20,10 @@ from typing import Any, Optional
 from hypothesis import strategies as st
 
 from conformance import profiles
+from conformance.replay import POSITIONAL  # where a call's positional arguments travel in its kwargs
 
 #: A keyword no pymilvus method knows: a client must reject it (or both ignore it alike).
 UNKNOWN_KWARG = "vdbh_unknown_kwarg"
-#: Where a call's positional arguments travel in a kwargs dict (the runner and the reproducer unpack it).
-POSITIONAL = "__positional__"
 #: Per-call timeouts a caller passes: tiny ones are where the clients' retry loops differ.
 SHORT_TIMEOUTS: tuple[float, ...] = (0, 1e-3)
 NORMAL_TIMEOUT = 10.0

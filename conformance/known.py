@@ -40,6 +40,7 @@ from typing import Any, Iterable, Optional
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
+from conformance.replay import POSITIONAL
 from vdb_harness.kernel.errors import BadInputError
 
 if sys.version_info >= (3, 11):
@@ -121,7 +122,7 @@ def signature_of(why: str, sync: dict[str, Any], asyn: dict[str, Any], step: str
 def call_timeout(method: str, kwargs: dict[str, Any]) -> Optional[float]:
     """The per-call timeout a call passes, by keyword or positionally in the sync order (None: none)."""
     value = kwargs.get("timeout")
-    positional = kwargs.get("__positional__")
+    positional = kwargs.get(POSITIONAL)
     if value is None and positional:
         from conformance.arguments import positional_params, sync_method
 

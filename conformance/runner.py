@@ -10,6 +10,7 @@ import os
 import threading
 from typing import Any, Awaitable, Callable, Optional
 
+from conformance.replay import POSITIONAL
 from conformance.servers import adopt, server_family
 from vdb_harness.kernel.errors import InfrastructureError
 from scenarios.targets import Connection
@@ -110,7 +111,7 @@ class Runner:
     def call_sync(self, method: str, kwargs: dict[str, Any], client: Any = None) -> Any:
         """``client.method(**kwargs)`` on the sync client (or ``client``)."""
         kwargs = dict(kwargs)
-        args = kwargs.pop("__positional__", [])
+        args = kwargs.pop(POSITIONAL, [])
         result = getattr(client or self.sync, method)(*args, **kwargs)
         if inspect.isgenerator(result):  # streaming calls (dump_messages)
             result = [item for _, item in zip(range(100), result)]
@@ -121,7 +122,7 @@ class Runner:
         target = client or self.asyn
 
         kwargs = dict(kwargs)
-        args = kwargs.pop("__positional__", [])
+        args = kwargs.pop(POSITIONAL, [])
 
         async def go() -> Any:
             result = getattr(target, method)(*args, **kwargs)

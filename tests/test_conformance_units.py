@@ -176,3 +176,11 @@ def test_stored_reads_a_wrapped_container_as_what_it_holds_and_plain_keeps_the_w
     assert normalize.stored({"id": 5, "tags": [0, 1], "meta": {"k": 1}, "sparse": {3: 0.5}}) == normalize.stored(row)
     assert normalize.is_tagged(normalize.plain(row)["tags"])
     assert list(normalize.stored({"b": 1, "a": {"d": 2, "c": 3}})) == ["a", "b"]  # key order is not content
+
+
+def test_every_listed_server_crash_has_a_trigger() -> None:
+    """A crash the suite avoids must be one the trait test can set off (else a fixed server would go unnoticed)."""
+    from conformance.servers import CRASH_TRIGGERS, CRASHES
+
+    listed = {crash for crashes in CRASHES.values() for crash in crashes}
+    assert listed == set(CRASH_TRIGGERS)

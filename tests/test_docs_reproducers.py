@@ -65,3 +65,27 @@ def test_script_still_shows_its_divergence(milvus, path: Path) -> None:  # type:
     assert proc.returncode == DIVERGES, (
         f"{path.name} exited {proc.returncode} on pymilvus {pymilvus.__version__}: the divergence is gone or looks "
         f"different (update the registry entry's range and the script)\n{proc.stdout[-2500:]}\n{proc.stderr[-2500:]}")
+
+
+def test_the_docs_kit_is_the_harness_s_own_modules() -> None:
+    """docs/reproducers/vdb_repro/ holds every kit module as a link to the module the suite itself runs, so the
+    proven scripts judge with the current code (a new kit module without its link fails here)."""
+    from conformance import repro_kit
+
+    kit = DOCS / repro_kit.KIT
+    harness = Path(repro_kit.__file__).resolve().parent
+    assert sorted(p.name for p in kit.glob("*.py")) == sorted([f"{m}.py" for m in repro_kit.KIT_MODULES]
+                                                              + ["__init__.py"])
+    for name in repro_kit.KIT_MODULES:
+        assert (kit / f"{name}.py").is_symlink() and (kit / f"{name}.py").resolve() == harness / f"{name}.py"
+
+
+def test_a_written_reproducer_folder_carries_the_kit(tmp_path: Path) -> None:
+    """A folder the harness writes holds copies of the kit modules, byte for byte."""
+    from conformance import repro_kit
+
+    package = repro_kit.write_kit(tmp_path)
+    harness = Path(repro_kit.__file__).resolve().parent
+    for name in repro_kit.KIT_MODULES:
+        assert not (package / f"{name}.py").is_symlink()
+        assert (package / f"{name}.py").read_bytes() == (harness / f"{name}.py").read_bytes()

@@ -107,3 +107,31 @@ def test_recall_memo_gives_the_scorer_s_values_and_stays_bounded(monkeypatch: py
     assert memoised.stats["t"].counts == direct.counts  # every response counted, with the scorer's own value
     assert memoised.memo_entries() <= 5  # emptied when full, never larger
     assert scorer.calls < 500  # repeated answers were not scored again
+
+
+def test_the_independent_stopwatch_times_returns_raises_and_awaited_calls() -> None:
+    """One sample per call, whether it returns or raises; a coroutine is timed from its first await to its end."""
+    import asyncio
+    import time
+
+    from loadtests.crosscheck import stopwatch
+
+    sink: list[float] = []
+    assert stopwatch(lambda x: x + 1, sink)(1) == 2 and len(sink) == 1
+
+    def fails() -> None:
+        raise ValueError("refused")
+
+    with pytest.raises(ValueError):
+        stopwatch(fails, sink)()
+    assert len(sink) == 2
+
+    async def slow() -> str:
+        await asyncio.sleep(0.05)
+        return "done"
+
+    pending = stopwatch(slow, sink)()
+    time.sleep(0.2)  # not yet awaited: not yet timed
+    start = time.perf_counter()
+    assert asyncio.run(pending) == "done" and len(sink) == 3
+    assert 50.0 <= sink[-1] <= (time.perf_counter() - start) * 1000.0, sink[-1]  # the await, not the sleep

@@ -6,6 +6,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.registry import Compare, Need, fixed, spec
+from conformance.replay import POSITIONAL
 from conformance.world import Ref
 
 C, RG = Ref("coll"), Ref("rgroup")
@@ -26,7 +27,7 @@ spec("update_resource_groups", "resource_group", needs=(Need.RESOURCE_GROUP,), m
      unsupported=NO_RG, args=lambda: st.just({"configs": {}}),
      notes="called with an empty config map: changes nothing on a real cluster")
 spec("transfer_replica", "resource_group", needs=(Need.COLLECTION,), mutates=True, unsupported=NO_RG,
-     args=lambda: st.just({"__positional__": ["__default_resource_group", Ref("nosuch_rg"), C, 1]}),
+     args=lambda: st.just({POSITIONAL: ["__default_resource_group", Ref("nosuch_rg"), C, 1]}),
      notes="sync and async name these parameters differently, so the call is made positionally")
 
 # ---- replication (called with harmless or invalid arguments: a real cluster's topology must not change)
