@@ -53,3 +53,12 @@ def run_outside_checkout(path: Path, uri: str, timeout: float = 240) -> subproce
             f"sys.argv = [{str(path)!r}, {uri!r}]; runpy.run_path({str(path)!r}, run_name='__main__')")
     return subprocess.run([sys.executable, "-I", "-c", code], cwd=path.parent, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": ""})
+
+
+def assert_reproducer_of(path: str, method: str) -> None:
+    """``path`` is a reproducer of ``method``: it compiles, hands the kit a call of ``method``, and the kit is
+    beside it."""
+    script = Path(path).read_text(encoding="utf-8")
+    compile(script, path, "exec")
+    assert "main(kwargs, " in script and f"method={method!r}" in script, script[-600:]
+    assert (Path(path).parent / KIT / "replay.py").is_file(), f"no kit beside {path}"

@@ -137,6 +137,8 @@ def test_setup_follows_the_features_the_run_used(monkeypatch: pytest.MonkeyPatch
     """With nullable fields switched off (a server that refuses them), the script says so and builds without
     them."""
     spec = SPECS["describe_collection"]
+    for feature in world.FEATURES:
+        monkeypatch.setitem(world.FEATURES, feature, True)
     assert "features=" not in render(divergence(spec, {"collection_name": world.Ref("coll")}))
     monkeypatch.setitem(world.FEATURES, "nullable", False)
     div = divergence(spec, {"collection_name": world.Ref("coll")})
