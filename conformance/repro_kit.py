@@ -29,6 +29,8 @@ def write_kit(directory: Path, link: bool = False) -> Path:
     here = Path(__file__).resolve().parent
     for name in KIT_MODULES:
         source, target = here / f"{name}.py", package / f"{name}.py"
+        if _holds(target, source, link):  # a folder gets its kit once, not once per reproducer written into it
+            continue
         if target.is_symlink() or target.exists():
             target.unlink()
         if link:
@@ -39,6 +41,13 @@ def write_kit(directory: Path, link: bool = False) -> Path:
     if not init.exists() or init.read_text(encoding="utf-8") != _INIT:
         atomic_write_text(init, _INIT)
     return package
+
+
+def _holds(target: Path, source: Path, link: bool) -> bool:
+    """``target`` is already the kit module ``source``: a link to it, or (``link`` off) a byte-equal copy."""
+    if target.is_symlink():
+        return link and target.resolve() == source
+    return not link and target.is_file() and target.read_bytes() == source.read_bytes()
 
 
 def script_text(about: str, kit_import: str, body: str, imports: str = "") -> str:

@@ -74,12 +74,13 @@ def render(div: Divergence, spec: Optional[MethodSpec] = None) -> str:
     positional = kwargs.pop(POSITIONAL, None)
     emitters: list[Emitter] = []
     parts: list[str] = []
-    links: list[str] = []
+    links: list[str] = []  # the functions main() gets by keyword, beside kwargs
 
     def function(name: str, params: str, value: Any) -> None:
         emitters.append(Emitter())
         parts.append(_function(name, params, emitters[-1], value))
-        links.append(f"{name}={name}")
+        if name != "kwargs":
+            links.append(f"{name}={name}")
 
     function("kwargs", "p", kwargs)
     if positional is not None:
@@ -97,7 +98,7 @@ def render(div: Divergence, spec: Optional[MethodSpec] = None) -> str:
             links.append(f"own_probes={shared[0]!r}")
         else:
             function("own_probes", "p", own)
-    call = ", ".join(links[1:] + [f"{k}={v!r}" for k, v in _facts(div, spec).items()])
+    call = ", ".join(links + [f"{k}={v!r}" for k, v in _facts(div, spec).items()])
     main = "\n".join(textwrap.wrap(f"main(kwargs, {call})", WIDTH, initial_indent="    ",
                                    subsequent_indent="         ", break_long_words=False, break_on_hyphens=False))
     imports = set().union(*(em.imports for em in emitters))

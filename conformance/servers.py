@@ -63,7 +63,8 @@ def _template_like_filter(client: Any, timeout: float) -> Callable[[], Any]:
     ns, _ = new_namespaces(shared=True)
     build(client, ns, (Need.COLLECTION,), timeout)
     coll = ns.name("coll")
-    assert client.query(coll, filter='text like "alpha%"', timeout=timeout), "the plain filter should answer"
+    if not client.query(coll, filter='text like "alpha%"', timeout=timeout):
+        raise RuntimeError("the plain like filter found no row: the trigger's collection is not as built")
     return lambda: client.query(coll, filter="text like {w}", filter_params={"w": "alpha%"}, timeout=timeout)
 
 

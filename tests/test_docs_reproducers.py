@@ -81,7 +81,8 @@ def test_the_docs_kit_is_the_harness_s_own_modules() -> None:
 
 
 def test_a_written_reproducer_folder_carries_the_kit(tmp_path: Path) -> None:
-    """A folder the harness writes holds copies of the kit modules, byte for byte."""
+    """A folder the harness writes holds copies of the kit modules, byte for byte, written once (the next
+    reproducer written into the folder leaves them alone)."""
     from conformance import repro_kit
 
     package = repro_kit.write_kit(tmp_path)
@@ -89,3 +90,6 @@ def test_a_written_reproducer_folder_carries_the_kit(tmp_path: Path) -> None:
     for name in repro_kit.KIT_MODULES:
         assert not (package / f"{name}.py").is_symlink()
         assert (package / f"{name}.py").read_bytes() == (harness / f"{name}.py").read_bytes()
+    written = {p.name: p.stat().st_mtime_ns for p in package.glob("*.py")}
+    repro_kit.write_kit(tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in package.glob("*.py")} == written
